@@ -1,0 +1,240 @@
+"""One model per rule table (SPEC section 3). Titles and descriptions feed the settings window.
+
+Every key but ``enabled`` has a default, so ``[rules.x]`` with only ``enabled = false`` is valid.
+A table left out of the file means the rule is off.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core.config.types import ClockTime, SymbolRoot, TimezoneName, Weekday
+
+
+class RuleConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    enabled: bool = Field(title="Enabled")
+
+
+class MaxContracts(RuleConfig):
+    """RULE-001: a cap on the contracts open across the whole account."""
+
+    limit: int = Field(5, ge=0, title="Contract limit", description="Breach above this many.")
+    count_type: Literal["net", "gross"] = Field(
+        "net",
+        title="Count",
+        description="net = |longs − shorts|; gross = longs + shorts.",
+    )
+    reduce_to_limit: bool = Field(
+        True,
+        title="Reduce to the limit",
+        description="On: partially close the newest position back to the limit. "
+        "Off: close newest positions whole.",
+    )
+
+
+class MaxContractsPerInstrument(RuleConfig):
+    """RULE-002: a cap per symbol root (all expiries of MNQ count together)."""
+
+    limits: dict[SymbolRoot, int] = Field(
+        default_factory=dict, title="Limits", description="Symbol root → contracts, e.g. MNQ = 2."
+    )
+    default_limit: int | None = Field(
+        None, ge=0, title="Default limit", description="For symbols not listed; empty = see below."
+    )
+    unknown_symbol: Literal["block", "allow"] = Field(
+        "allow",
+        title="Unlisted symbols",
+        description="With no default limit: block closes any position in an unlisted symbol.",
+    )
+
+    @field_validator("limits")
+    @classmethod
+    def _non_negative(cls, value: dict[str, int]) -> dict[str, int]:
+        for symbol, limit in value.items():
+            if limit < 0:
+                raise ValueError(f"limit for {symbol} must be 0 or more, got {limit}")
+        return value
+
+
+class DailyRealizedLoss(RuleConfig):
+    """RULE-003: stop for the day at a net realized loss."""
+
+    limit: float = Field(500.0, gt=0, title="Loss limit ($)", description="500 stops at −$500.")
+    warn_at: list[float] = Field(
+        default_factory=lambda: [0.5, 0.8],
+        title="Warn at",
+        description="Fractions of the limit that raise a warning once per trading day.",
+    )
+
+    @field_validator("warn_at")
+    @classmethod
+    def _fractions(cls, value: list[float]) -> list[float]:
+        for fraction in value:
+            if not 0 < fraction < 1:
+                raise ValueError(f"each warning fraction must be between 0 and 1, got {fraction}")
+        return sorted(set(value))
+
+
+class DailyUnrealizedLoss(RuleConfig):
+    """RULE-004: close a position (or everything) at an open loss."""
+
+    limit: float = Field(300.0, gt=0, title="Open-loss limit ($)")
+    scope: Literal["position", "account"] = Field(
+        "position", title="Scope", description="position: each position; account: their sum."
+    )
+
+
+class MaxUnrealizedProfit(RuleConfig):
+    """RULE-005: take the open profit at a target."""
+
+    target: float = Field(1000.0, gt=0, title="Open-profit target ($)")
+    scope: Literal["position", "account"] = Field("position", title="Scope")
+
+
+class TradeFrequencyLimit(RuleConfig):
+    """RULE-006: a cooldown after too many entries. An entry is a fill that opens or adds."""
+
+    per_minute: int = Field(3, ge=1, title="Per minute", description="Breach above this many.")
+    per_hour: int = Field(10, ge=1, title="Per hour")
+    per_session: int = Field(50, ge=1, title="Per trading day")
+    minute_cooldown_seconds: int = Field(60, ge=1, title="Cooldown after the minute limit (s)")
+    hour_cooldown_seconds: int = Field(1800, ge=1, title="Cooldown after the hour limit (s)")
+    session_cooldown_seconds: int = Field(3600, ge=1, title="Cooldown after the day limit (s)")
+
+
+class LossTier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    loss: float = Field(gt=0, title="Loss ($)", description="A closing trade losing this much…")
+    seconds: int = Field(gt=0, title="Cooldown (s)", description="…starts this long a cooldown.")
+
+
+class CooldownAfterLoss(RuleConfig):
+    """RULE-007: a cooldown after one losing trade, longer for bigger losses."""
+
+    tiers: list[LossTier] = Field(
+        default_factory=lambda: [
+            LossTier(loss=100, seconds=300),
+            LossTier(loss=200, seconds=900),
+            LossTier(loss=300, seconds=1800),
+        ],
+        title="Tiers",
+    )
+    flatten: bool = Field(False, title="Also flatten", description="Close everything too.")
+
+    @field_validator("tiers")
+    @classmethod
+    def _sorted(cls, value: list[LossTier]) -> list[LossTier]:
+        if not value:
+            raise ValueError("at least one tier is needed")
+        return sorted(value, key=lambda t: t.loss)
+
+
+class NoStopLossGrace(RuleConfig):
+    """RULE-008: every position needs a protective stop within a grace period."""
+
+    grace_seconds: int = Field(30, ge=0, title="Grace (s)")
+
+
+class SessionWindow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: ClockTime = Field(title="Opens")
+    end: ClockTime = Field(title="Closes")
+
+
+class SessionBlockOutside(RuleConfig):
+    """RULE-009: trade only inside allowed hours; flatten at the window's end."""
+
+    start: ClockTime = Field(time(8, 30), title="Opens")
+    end: ClockTime = Field(time(15, 10), title="Closes")
+    timezone: TimezoneName = Field("America/Chicago", title="Timezone")
+    days: list[Weekday] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], title="Days"
+    )
+    respect_holidays: bool = Field(
+        True, title="Closed on holidays", description="Use the holiday calendar in resources/."
+    )
+    holidays: list[date] = Field(default_factory=list, title="Extra holidays")
+    symbols: dict[SymbolRoot, SessionWindow] = Field(
+        default_factory=dict, title="Per-symbol hours", description="Overrides, e.g. ES."
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> SessionBlockOutside:
+        if self.start == self.end:
+            raise ValueError("start and end are the same time: the window would be empty")
+        if not self.days:
+            raise ValueError("days: at least one day is needed")
+        return self
+
+
+class AuthLossGuard(RuleConfig):
+    """RULE-010: when the gateway says the account may not trade, flatten and lock."""
+
+
+class SymbolBlocks(RuleConfig):
+    """RULE-011: symbols that may not be traded at all (exact root: ES does not block MES)."""
+
+    symbols: list[SymbolRoot] = Field(default_factory=list, title="Blocked symbols")
+
+
+class TradeManagement(RuleConfig):
+    """RULE-012: move stops to breakeven and trail them. Only ever tightens a stop."""
+
+    breakeven: bool = Field(True, title="Breakeven")
+    breakeven_trigger_ticks: int = Field(10, ge=1, title="Breakeven after (ticks)")
+    breakeven_offset_ticks: int = Field(0, ge=0, title="Breakeven offset (ticks)")
+    trailing: bool = Field(False, title="Trailing stop")
+    trail_activation_ticks: int = Field(20, ge=1, title="Trail after (ticks)")
+    trail_distance_ticks: int = Field(10, ge=1, title="Trail distance (ticks)")
+
+
+class DailyRealizedProfit(RuleConfig):
+    """RULE-013: stop for the day at a net realized profit target."""
+
+    target: float = Field(1000.0, gt=0, title="Profit target ($)")
+
+
+
+class RulesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    max_contracts: MaxContracts = Field(default_factory=lambda: MaxContracts(enabled=False))
+    max_contracts_per_instrument: MaxContractsPerInstrument = Field(
+        default_factory=lambda: MaxContractsPerInstrument(enabled=False)
+    )
+    daily_realized_loss: DailyRealizedLoss = Field(
+        default_factory=lambda: DailyRealizedLoss(enabled=False)
+    )
+    daily_unrealized_loss: DailyUnrealizedLoss = Field(
+        default_factory=lambda: DailyUnrealizedLoss(enabled=False)
+    )
+    max_unrealized_profit: MaxUnrealizedProfit = Field(
+        default_factory=lambda: MaxUnrealizedProfit(enabled=False)
+    )
+    trade_frequency_limit: TradeFrequencyLimit = Field(
+        default_factory=lambda: TradeFrequencyLimit(enabled=False)
+    )
+    cooldown_after_loss: CooldownAfterLoss = Field(
+        default_factory=lambda: CooldownAfterLoss(enabled=False)
+    )
+    no_stop_loss_grace: NoStopLossGrace = Field(
+        default_factory=lambda: NoStopLossGrace(enabled=False)
+    )
+    session_block_outside: SessionBlockOutside = Field(
+        default_factory=lambda: SessionBlockOutside(enabled=False)
+    )
+    auth_loss_guard: AuthLossGuard = Field(default_factory=lambda: AuthLossGuard(enabled=False))
+    symbol_blocks: SymbolBlocks = Field(default_factory=lambda: SymbolBlocks(enabled=False))
+    trade_management: TradeManagement = Field(
+        default_factory=lambda: TradeManagement(enabled=False)
+    )
+    daily_realized_profit: DailyRealizedProfit = Field(
+        default_factory=lambda: DailyRealizedProfit(enabled=False)
+    )

@@ -1,0 +1,193 @@
+"""MOD-009: a mirror of the gateway's positions and working orders per account.
+
+One net position per account and contract (as the gateway keeps them); terminal orders are
+dropped. Persisted in batches (at most a few seconds behind): the gateway is the source of
+truth and is re-read on every (re)connect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from core.events import AccountEvent, OrderEvent, PositionEvent
+
+
+@dataclass(slots=True)
+class Position:
+    account_id: int
+    contract_id: str
+    position_id: int
+    signed_size: int
+    average_price: float
+    created_at: datetime | None
+    first_seen_at: datetime
+    last_grew_at: datetime
+
+    @property
+    def size(self) -> int:
+        return abs(self.signed_size)
+
+    @property
+    def is_long(self) -> bool:
+        return self.signed_size > 0
+
+    @property
+    def opened_at(self) -> datetime:
+        """The gateway's creation time survives our restarts and scale-ins; fall back to ours."""
+        return self.created_at or self.first_seen_at
+
+
+@dataclass(frozen=True, slots=True)
+class PositionChange:
+    account_id: int
+    contract_id: str
+    before: int  # signed sizes
+    after: int
+
+    @property
+    def grew(self) -> bool:
+        """Exposure appeared, increased, or flipped to the other side."""
+        if self.after == 0:
+            return False
+        if self.before == 0 or (self.before > 0) != (self.after > 0):
+            return True
+        return abs(self.after) > abs(self.before)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChange:
+    before: OrderEvent | None
+    after: OrderEvent | None  # None: the order reached a terminal state
+
+    @property
+    def is_new_working(self) -> bool:
+        return self.before is None and self.after is not None
+
+
+@dataclass(slots=True)
+class AccountMirror:
+    account_id: int
+    name: str = ""
+    balance: float | None = None
+    can_trade: bool | None = None
+    positions: dict[str, Position] = field(default_factory=dict)
+    orders: dict[int, OrderEvent] = field(default_factory=dict)
+
+    def net_contracts(self) -> int:
+        return abs(sum(p.signed_size for p in self.positions.values()))
+
+    def gross_contracts(self) -> int:
+        return sum(abs(p.signed_size) for p in self.positions.values())
+
+    def orders_for(self, contract_id: str) -> list[OrderEvent]:
+        return [o for o in self.orders.values() if o.contract_id == contract_id]
+
+
+class MirrorStore(Protocol):
+    def save_position(self, position: Position) -> None: ...
+    def delete_position(self, account_id: int, contract_id: str) -> None: ...
+    def save_order(self, order: OrderEvent) -> None: ...
+    def delete_order(self, order_id: int) -> None: ...
+
+
+class PositionsMirror:
+    def __init__(self, store: MirrorStore | None = None) -> None:
+        self._store = store
+        self.accounts: dict[int, AccountMirror] = {}
+        # contract → accounts holding it: a quote touches only those accounts.
+        self._holders: dict[str, set[int]] = {}
+
+    def account(self, account_id: int) -> AccountMirror:
+        mirror = self.accounts.get(account_id)
+        if mirror is None:
+            mirror = self.accounts[account_id] = AccountMirror(account_id)
+        return mirror
+
+    def holders(self, contract_id: str) -> set[int]:
+        return self._holders.get(contract_id) or _EMPTY
+
+    def apply_account(self, event: AccountEvent) -> tuple[bool | None, bool | None]:
+        """Returns (can_trade before, after). Missing fields mean unchanged."""
+        mirror = self.account(event.account_id)
+        before = mirror.can_trade
+        if event.name is not None:
+            mirror.name = event.name
+        if event.balance is not None:
+            mirror.balance = event.balance
+        if event.can_trade is not None:
+            mirror.can_trade = event.can_trade
+        return before, mirror.can_trade
+
+    def apply_position(self, event: PositionEvent, now: datetime) -> PositionChange:
+        mirror = self.account(event.account_id)
+        current = mirror.positions.get(event.contract_id)
+        before = current.signed_size if current else 0
+        after = event.signed_size
+        if after == 0:
+            if current is not None:
+                del mirror.positions[event.contract_id]
+                self._unhold(event.contract_id, event.account_id)
+                if self._store is not None:
+                    self._store.delete_position(event.account_id, event.contract_id)
+        else:
+            grew = before == 0 or (before > 0) != (after > 0) or abs(after) > abs(before)
+            if current is None or (before > 0) != (after > 0):
+                current = Position(
+                    account_id=event.account_id,
+                    contract_id=event.contract_id,
+                    position_id=event.position_id,
+                    signed_size=after,
+                    average_price=event.average_price,
+                    created_at=event.created_at,
+                    first_seen_at=now,
+                    last_grew_at=now,
+                )
+                mirror.positions[event.contract_id] = current
+                self._holders.setdefault(event.contract_id, set()).add(event.account_id)
+            else:
+                current.signed_size = after
+                current.average_price = event.average_price
+                current.position_id = event.position_id
+                if event.created_at is not None:
+                    current.created_at = event.created_at
+                if grew:
+                    current.last_grew_at = now
+            if self._store is not None:
+                self._store.save_position(current)
+        return PositionChange(event.account_id, event.contract_id, before, after)
+
+    def apply_order(self, event: OrderEvent) -> OrderChange:
+        mirror = self.account(event.account_id)
+        before = mirror.orders.get(event.order_id)
+        if event.is_working:
+            mirror.orders[event.order_id] = event
+            if self._store is not None:
+                self._store.save_order(event)
+            return OrderChange(before, event)
+        if before is not None:
+            del mirror.orders[event.order_id]
+            if self._store is not None:
+                self._store.delete_order(event.order_id)
+        return OrderChange(before, None)
+
+    def restore(self, positions: Iterable[Position], orders: Iterable[OrderEvent]) -> None:
+        for position in positions:
+            self.account(position.account_id).positions[position.contract_id] = position
+            self._holders.setdefault(position.contract_id, set()).add(position.account_id)
+        for order in orders:
+            self.account(order.account_id).orders[order.order_id] = order
+
+    def _unhold(self, contract_id: str, account_id: int) -> None:
+        holders = self._holders.get(contract_id)
+        if holders is not None:
+            holders.discard(account_id)
+            if not holders:
+                del self._holders[contract_id]
+
+
+_EMPTY: set[int] = set()
+
+

@@ -1,0 +1,123 @@
+"""MOD-005: net realized P&L per account and trading day, each trade counted once.
+
+Net = Σ profitAndLoss − Σ fees over the day's non-voided half-turns. The stream and
+``Trade/search`` both deliver trades, so trades are keyed by id; a trade seen again with
+``voided`` set takes its contribution back out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+from core.events import TradeEvent
+from core.trading_day import TradingCalendar
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class DayPnl:
+    gross: Decimal = ZERO
+    fees: Decimal = ZERO
+    trade_count: int = 0
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross - self.fees
+
+
+@dataclass(frozen=True, slots=True)
+class PnlUpdate:
+    account_id: int
+    trading_day: date
+    net: Decimal
+    trade_count: int
+    trade: TradeEvent
+
+
+class PnlStore(Protocol):
+    def save_trade(
+        self, trade: TradeEvent, day: date, totals: DayPnl, then: Callable[[], None]
+    ) -> None: ...
+
+
+class PnlTracker:
+    def __init__(self, calendar: TradingCalendar, store: PnlStore | None = None) -> None:
+        self.calendar = calendar
+        self._store = store
+        self._days: dict[tuple[int, date], DayPnl] = {}
+        self._seen: dict[int, tuple[TradeEvent, date]] = {}
+        self._floor: date | None = None  # days before this were pruned: ignore, don't recount
+
+    def apply(
+        self, trade: TradeEvent, then: Callable[[PnlUpdate], None] | None = None
+    ) -> PnlUpdate | None:
+        """Count a trade; None when it changes nothing (a duplicate). ``then`` runs when durable."""
+        day = self.calendar.trading_day(trade.created_at)
+        if self._floor is not None and day < self._floor:
+            return None
+        previous = self._seen.get(trade.trade_id)
+        if previous is not None:
+            old, old_day = previous
+            if old.voided == trade.voided and old.pnl == trade.pnl and old.fees == trade.fees:
+                return None
+            if not old.voided:
+                self._add(old, old_day, -1)
+        if not trade.voided:
+            self._add(trade, day, +1)
+        self._seen[trade.trade_id] = (trade, day)
+        totals = self._days.setdefault((trade.account_id, day), DayPnl())
+        update = PnlUpdate(trade.account_id, day, totals.net, totals.trade_count, trade)
+        snapshot = DayPnl(totals.gross, totals.fees, totals.trade_count)
+        if self._store is None:
+            if then:
+                then(update)
+        else:
+            self._store.save_trade(trade, day, snapshot, (lambda: then(update)) if then else _noop)
+        return update
+
+    def _add(self, trade: TradeEvent, day: date, sign: int) -> None:
+        totals = self._days.setdefault((trade.account_id, day), DayPnl())
+        totals.gross += sign * (trade.pnl or ZERO)
+        totals.fees += sign * trade.fees
+        totals.trade_count += sign
+
+    def realized(self, account_id: int, day: date) -> Decimal:
+        totals = self._days.get((account_id, day))
+        return totals.net if totals else ZERO
+
+    def day_totals(self, account_id: int, day: date) -> DayPnl:
+        return self._days.get((account_id, day)) or DayPnl()
+
+    def seen(self, trade_id: int) -> bool:
+        return trade_id in self._seen
+
+    def last_trade_time(self, account_id: int) -> object:
+        times = [t.created_at for t, _ in self._seen.values() if t.account_id == account_id]
+        return max(times) if times else None
+
+    def restore(self, trades: Iterable[TradeEvent]) -> None:
+        """Rebuild from the durable trade rows (the same rows the day totals came from)."""
+        for trade in trades:
+            day = self.calendar.trading_day(trade.created_at)
+            if trade.trade_id in self._seen:
+                continue
+            self._seen[trade.trade_id] = (trade, day)
+            if not trade.voided:
+                self._add(trade, day, +1)
+            else:
+                self._days.setdefault((trade.account_id, day), DayPnl())
+
+    def prune(self, keep_from: date) -> None:
+        """Forget days before ``keep_from`` (their rows stay on disk)."""
+        self._floor = keep_from
+        self._days = {k: v for k, v in self._days.items() if k[1] >= keep_from}
+        self._seen = {k: v for k, v in self._seen.items() if v[1] >= keep_from}
+
+
+def _noop() -> None:
+    return None

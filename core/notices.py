@@ -1,0 +1,98 @@
+"""Plain-Python notices the core publishes: what the tray, dashboard and log show.
+
+Notices about critical state (locks, daily P&L) are published only after that state is
+durable in SQLite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from core.commands import EnforcementCommand
+    from core.modules.lockouts import Lock, SymbolLock
+
+
+@dataclass(frozen=True, slots=True)
+class LockSet:
+    lock: Lock
+
+
+@dataclass(frozen=True, slots=True)
+class LockCleared:
+    lock: Lock
+    why: str  # "expired", "can trade again", "config"
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolLockSet:
+    lock: SymbolLock
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolLockCleared:
+    lock: SymbolLock
+
+
+@dataclass(frozen=True, slots=True)
+class RealizedPnlChanged:
+    account_id: int
+    trading_day: date
+    net: Decimal
+    trade_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class LossWarning:
+    """Daily realized loss reached a configured fraction of its limit (once per day each)."""
+
+    account_id: int
+    trading_day: date
+    fraction: float
+    net: Decimal
+    limit: float
+
+
+@dataclass(frozen=True, slots=True)
+class BreachDetected:
+    account_id: int
+    rule_id: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EnforcementIssued:
+    command: EnforcementCommand
+
+
+@dataclass(frozen=True, slots=True)
+class DailyReset:
+    account_id: int
+    trading_day: date  # the day that has just begun
+
+
+@dataclass(frozen=True, slots=True)
+class RuleError:
+    """A rule raised: logged and reported, never fatal."""
+
+    rule_id: str
+    account_id: int
+    error: str
+
+
+Notice: TypeAlias = (
+    LockSet
+    | LockCleared
+    | SymbolLockSet
+    | SymbolLockCleared
+    | RealizedPnlChanged
+    | LossWarning
+    | BreachDetected
+    | EnforcementIssued
+    | DailyReset
+    | RuleError
+)

@@ -1,0 +1,1 @@
+"""SQLite persistence through SQLAlchemy Core: schema, writers, and the state store."""

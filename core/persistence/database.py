@@ -1,0 +1,80 @@
+"""Opening the state file: WAL, synchronous FULL, schema creation and versioned migration."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy.pool import NullPool
+
+from core.persistence import schema
+
+log = logging.getLogger(__name__)
+
+
+class SchemaError(RuntimeError):
+    pass
+
+
+def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed lock or trade survives power loss, not only a process crash.
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+class Database:
+    """One SQLite file. Each writer thread opens its own connection from ``engine``."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # NullPool: a connection per user; writers hold theirs for their lifetime.
+        self.engine: Engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool)
+        event.listen(self.engine, "connect", _on_connect)
+        self._migrate()
+
+    def _current_version(self) -> int | None:
+        with self.engine.connect() as conn:
+            has_table = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'"
+            ).first()
+            if not has_table:
+                return None
+            row = conn.execute(
+                select(schema.schema_version.c.version)
+                .order_by(schema.schema_version.c.version.desc())
+                .limit(1)
+            ).first()
+            return int(row[0]) if row else None
+
+    def _migrate(self) -> None:
+        version = self._current_version()
+        if version is not None and version > schema.SCHEMA_VERSION:
+            raise SchemaError(
+                f"{self.path} was written by a newer version (schema {version}); "
+                f"this one reads schema {schema.SCHEMA_VERSION}"
+            )
+        if version is not None and version < schema.SCHEMA_VERSION:
+            backup = self.path.with_suffix(f".v{version}.bak")
+            shutil.copy2(self.path, backup)
+            log.info("state file backed up to %s before migrating", backup)
+            # Future migrations go here, one step per version, inside one transaction.
+        schema.metadata.create_all(self.engine)
+        if version != schema.SCHEMA_VERSION:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(schema.schema_version).values(
+                        version=schema.SCHEMA_VERSION,
+                        applied_at=datetime.now(UTC).isoformat(),
+                    )
+                )
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,175 @@
+"""What every rule shares: the read-only context it sees and the breach it returns.
+
+A rule is a small pure object: given the state (through :class:`RuleContext`) and one event,
+it returns the breaches it sees, each carrying the commands and lock that enforce it. It never
+changes state and never talks to the gateway; the engine does both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Generic, TypeVar
+
+from core.commands import CancelOrder, CloseContract, EnforcementCommand, Flatten, PartialClose
+from core.config.rules import RuleConfig
+from core.events import OrderEvent
+from core.modules.contracts import ContractCache
+from core.modules.lockouts import LockKind, LockoutManager
+from core.modules.mirror import AccountMirror, Position
+from core.modules.pnl_tracker import PnlTracker
+from core.modules.quotes import QuoteBook
+from core.modules.trade_counter import TradeCounter
+from core.trading_day import TradingCalendar
+
+# Open P&L is float arithmetic on prices; compare with a tolerance far below a cent so that a
+# loss of exactly the limit counts as reaching it.
+EPSILON = 1e-7
+
+
+@dataclass(frozen=True, slots=True)
+class LockRequest:
+    kind: LockKind
+    until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    rule_id: str
+    account_id: int
+    reason: str
+    commands: tuple[EnforcementCommand, ...] = ()
+    lock: LockRequest | None = None
+    symbol_lock: str | None = None
+
+
+class RuleContext:
+    """The state a rule may read for one account at one instant. Reused across events."""
+
+    __slots__ = (
+        "account",
+        "now",
+        "calendar",
+        "quotes",
+        "contracts",
+        "pnl",
+        "counter",
+        "lockouts",
+        "holidays",
+    )
+
+    def __init__(
+        self,
+        account: AccountMirror,
+        now: datetime,
+        calendar: TradingCalendar,
+        quotes: QuoteBook,
+        contracts: ContractCache,
+        pnl: PnlTracker,
+        counter: TradeCounter,
+        lockouts: LockoutManager,
+        holidays: frozenset[date] = frozenset(),
+    ) -> None:
+        self.account = account
+        self.now = now
+        self.calendar = calendar
+        self.quotes = quotes
+        self.contracts = contracts
+        self.pnl = pnl
+        self.counter = counter
+        self.lockouts = lockouts
+        self.holidays = holidays
+
+    @property
+    def account_id(self) -> int:
+        return self.account.account_id
+
+    @property
+    def trading_day(self) -> date:
+        return self.calendar.trading_day(self.now)
+
+    def realized_today(self) -> Decimal:
+        return self.pnl.realized(self.account.account_id, self.calendar.trading_day(self.now))
+
+    def open_pnl(self, position: Position) -> float | None:
+        """Open P&L in account currency; None when the contract's mark or ticks are unknown."""
+        mark = self.quotes.mark(position.contract_id)
+        if mark is None:
+            return None
+        contract = self.contracts.get(position.contract_id)
+        if contract is None or contract.tick_size <= 0:
+            return None
+        ticks = (mark - position.average_price) / contract.tick_size
+        return ticks * contract.tick_value * position.signed_size
+
+    def symbol(self, contract_id: str) -> str:
+        return self.contracts.symbol(contract_id)
+
+
+C = TypeVar("C", bound=RuleConfig)
+
+
+class Rule(Generic[C]):
+    rule_id: ClassVar[str]
+    key: ClassVar[str]  # the TOML table under [rules]
+    watches: ClassVar[frozenset[type]]
+    automation: ClassVar[bool] = False  # acts for the trader (RULE-012), not a breach
+
+    def __init__(self, config: C) -> None:
+        self.config = config
+
+    def evaluate(self, ctx: RuleContext, event: Any) -> list[Breach]:
+        raise NotImplementedError
+
+    def lifts(self, ctx: RuleContext, event: Any) -> bool:
+        """Whether this event ends the rule's own lock (only RULE-010 uses it)."""
+        return False
+
+    # --- helpers for building enforcement -----------------------------------------------------
+
+    def breach(self, ctx: RuleContext, reason: str, *commands: EnforcementCommand,
+               lock: LockRequest | None = None, symbol_lock: str | None = None) -> Breach:
+        return Breach(self.rule_id, ctx.account_id, reason, tuple(commands), lock, symbol_lock)
+
+    def close(self, ctx: RuleContext, contract_id: str, reason: str) -> CloseContract:
+        return CloseContract(
+            account_id=ctx.account_id, rule_id=self.rule_id, reason=reason, contract_id=contract_id
+        )
+
+    def reduce(self, ctx: RuleContext, contract_id: str, size: int, reason: str) -> EnforcementCommand:
+        position = ctx.account.positions.get(contract_id)
+        if position is not None and size >= position.size:
+            return self.close(ctx, contract_id, reason)
+        return PartialClose(
+            account_id=ctx.account_id,
+            rule_id=self.rule_id,
+            reason=reason,
+            contract_id=contract_id,
+            size=size,
+        )
+
+    def cancel(self, ctx: RuleContext, order: OrderEvent, reason: str) -> CancelOrder:
+        return CancelOrder(
+            account_id=ctx.account_id,
+            rule_id=self.rule_id,
+            reason=reason,
+            order_id=order.order_id,
+            contract_id=order.contract_id,
+        )
+
+    def flatten(self, ctx: RuleContext, reason: str) -> Flatten:
+        return Flatten(
+            account_id=ctx.account_id,
+            rule_id=self.rule_id,
+            reason=reason,
+            contract_ids=tuple(ctx.account.positions),
+            order_ids=tuple(ctx.account.orders),
+        )
+
+
+def money(value: float | Decimal) -> str:
+    """-123.5 → "-$123.50", for reasons a trader reads."""
+    amount = float(value)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"

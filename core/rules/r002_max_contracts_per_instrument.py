@@ -1,0 +1,51 @@
+"""RULE-002: too many contracts in one symbol root (all expiries together) → close the excess."""
+
+from __future__ import annotations
+
+from core.config.rules import MaxContractsPerInstrument
+from core.events import PositionEvent
+from core.rules.base import Breach, Rule, RuleContext
+
+
+class MaxContractsPerInstrumentRule(Rule[MaxContractsPerInstrument]):
+    rule_id = "RULE-002"
+    key = "max_contracts_per_instrument"
+    watches = frozenset({PositionEvent})
+
+    def limit_for(self, ctx: RuleContext, contract_id: str) -> tuple[str, int | None]:
+        cfg = self.config
+        listed = ctx.contracts.matches(contract_id, set(cfg.limits))
+        if listed is not None:
+            return listed, cfg.limits[listed]
+        symbol = ctx.symbol(contract_id)
+        if cfg.default_limit is not None:
+            return symbol, cfg.default_limit
+        return symbol, 0 if cfg.unknown_symbol == "block" else None
+
+    def evaluate(self, ctx: RuleContext, event: PositionEvent) -> list[Breach]:
+        if event.contract_id not in ctx.account.positions:
+            return []
+        symbol, limit = self.limit_for(ctx, event.contract_id)
+        if limit is None:
+            return []
+        same_root = [
+            p
+            for p in ctx.account.positions.values()
+            if self.limit_for(ctx, p.contract_id)[0] == symbol
+        ]
+        total = sum(p.size for p in same_root)
+        excess = total - limit
+        if excess <= 0:
+            return []
+        same_root.sort(
+            key=lambda p: (p.contract_id == event.contract_id, p.last_grew_at), reverse=True
+        )
+        reason = f"{total} {symbol} contracts open, limit {limit}"
+        commands = []
+        for position in same_root:
+            if excess <= 0:
+                break
+            take = min(excess, position.size)
+            commands.append(self.reduce(ctx, position.contract_id, take, reason))
+            excess -= take
+        return [self.breach(ctx, reason, *commands)]

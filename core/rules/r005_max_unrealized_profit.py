@@ -1,0 +1,43 @@
+"""RULE-005: an open profit reached the target → take it (close that position, or all)."""
+
+from __future__ import annotations
+
+from core.config.rules import MaxUnrealizedProfit
+from core.events import MarketTradeEvent, PositionEvent, QuoteEvent
+from core.rules.base import EPSILON, Breach, Rule, RuleContext, money
+
+
+class MaxUnrealizedProfitRule(Rule[MaxUnrealizedProfit]):
+    rule_id = "RULE-005"
+    key = "max_unrealized_profit"
+    watches = frozenset({PositionEvent, QuoteEvent, MarketTradeEvent})
+
+    def evaluate(
+        self, ctx: RuleContext, event: PositionEvent | QuoteEvent | MarketTradeEvent
+    ) -> list[Breach]:
+        threshold = self.config.target - EPSILON
+        positions = ctx.account.positions
+        if self.config.scope == "position":
+            position = positions.get(event.contract_id)
+            if position is None:
+                return []
+            pnl = ctx.open_pnl(position)
+            if pnl is None or pnl < threshold:
+                return []
+            reason = (
+                f"open profit {money(pnl)} on {ctx.symbol(position.contract_id)} "
+                f"reached the target {money(self.config.target)}"
+            )
+            return [self.breach(ctx, reason, self.close(ctx, position.contract_id, reason))]
+        total = 0.0
+        for position in positions.values():
+            pnl = ctx.open_pnl(position)
+            if pnl is None:
+                return []
+            total += pnl
+        if not positions or total < threshold:
+            return []
+        reason = f"account open profit {money(total)} reached the target {money(self.config.target)}"
+        return [
+            self.breach(ctx, reason, *(self.close(ctx, cid, reason) for cid in list(positions)))
+        ]

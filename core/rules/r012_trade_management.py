@@ -1,0 +1,78 @@
+"""RULE-012 (automation): move the stop to breakeven, then trail it. Only ever tightens.
+
+The working stop itself remembers the best level reached, so no high-water mark is kept:
+a stop is moved only when the newly wanted level is at least one tick tighter.
+"""
+
+from __future__ import annotations
+
+from core.commands import ModifyStop, PlaceStop
+from core.config.rules import TradeManagement
+from core.events import MarketTradeEvent, OrderSide, PositionEvent, QuoteEvent
+from core.rules.base import EPSILON, Breach, Rule, RuleContext
+from core.rules.r008_no_stop_loss_grace import protective_stop
+
+
+class TradeManagementRule(Rule[TradeManagement]):
+    rule_id = "RULE-012"
+    key = "trade_management"
+    watches = frozenset({QuoteEvent, MarketTradeEvent, PositionEvent})
+    automation = True
+
+    def evaluate(
+        self, ctx: RuleContext, event: QuoteEvent | MarketTradeEvent | PositionEvent
+    ) -> list[Breach]:
+        position = ctx.account.positions.get(event.contract_id)
+        if position is None:
+            return []
+        contract = ctx.contracts.get(position.contract_id)
+        mark = ctx.quotes.mark(position.contract_id)
+        if contract is None or mark is None or contract.tick_size <= 0:
+            return []
+        tick = contract.tick_size
+        direction = 1 if position.is_long else -1
+        profit_ticks = (mark - position.average_price) / tick * direction
+        cfg = self.config
+        wanted: float | None = None
+        why = ""
+        if cfg.breakeven and profit_ticks >= cfg.breakeven_trigger_ticks - EPSILON:
+            wanted = position.average_price + direction * cfg.breakeven_offset_ticks * tick
+            why = "breakeven"
+        if cfg.trailing and profit_ticks >= cfg.trail_activation_ticks - EPSILON:
+            trail = mark - direction * cfg.trail_distance_ticks * tick
+            if wanted is None or (trail - wanted) * direction > 0:
+                wanted, why = trail, "trailing"
+        if wanted is None:
+            return []
+        wanted = round(round(wanted / tick) * tick, 10)
+        if (mark - wanted) * direction <= 0:
+            return []  # a stop at or through the market would fill at once
+        symbol = ctx.symbol(position.contract_id)
+        stop = protective_stop(ctx.account, position, mark)
+        if stop is None:
+            reason = f"{why} stop for {symbol} at {wanted:g}"
+            command: ModifyStop | PlaceStop = PlaceStop(
+                account_id=ctx.account_id,
+                rule_id=self.rule_id,
+                reason=reason,
+                contract_id=position.contract_id,
+                side=OrderSide.SELL if position.is_long else OrderSide.BUY,
+                size=position.size,
+                stop_price=wanted,
+            )
+        else:
+            current = stop.stop_price
+            if current is not None and (wanted - current) * direction < tick - EPSILON:
+                return []  # not at least a tick tighter: never loosen, never churn
+            if current is None:
+                return []  # a trailing stop with no price trails by itself
+            reason = f"{why}: {symbol} stop {current:g} → {wanted:g}"
+            command = ModifyStop(
+                account_id=ctx.account_id,
+                rule_id=self.rule_id,
+                reason=reason,
+                order_id=stop.order_id,
+                contract_id=position.contract_id,
+                stop_price=wanted,
+            )
+        return [self.breach(ctx, reason, command)]

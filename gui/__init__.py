@@ -1,0 +1,1 @@
+"""The Qt side: tray, popups, dashboard, settings, and the adapters from core to Qt."""

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine: set up .venv (and, as root, the system packages Qt
+# needs), then run the demo or the test suite.
+#   bash scripts/run.sh demo [args...]   the tray app on the embedded demo gateway
+#   bash scripts/run.sh test [pytest args...]
+#   bash scripts/run.sh bench            the benchmark tables
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-1-3)
+
+install_system_packages() {
+    command -v dpkg-query >/dev/null 2>&1 || return 0
+    local missing=()
+    for pkg in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "Qt needs these system packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+        return 0
+    fi
+    echo "Installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+find_python() {
+    for candidate in python3.11 python3; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)'; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    echo "Python 3.11 is required (python3.11 or python3 must be 3.11)" >&2
+    return 1
+}
+
+setup_venv() {
+    local py stamp want
+    if [ ! -x .venv/bin/python ]; then
+        py=$(find_python)
+        "$py" -m venv .venv
+    fi
+    stamp=.venv/.setup-stamp
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+        echo "$want" > "$stamp"
+    fi
+}
+
+cmd=${1:-test}
+shift || true
+install_system_packages
+setup_venv
+case "$cmd" in
+    demo) exec .venv/bin/python main.py --demo "$@" ;;
+    test) exec .venv/bin/python -m pytest "$@" ;;
+    bench) exec .venv/bin/python -m bench "$@" ;;
+    *) echo "usage: bash scripts/run.sh demo|test|bench [args...]" >&2; exit 2 ;;
+esac
