@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from core.bus import EventBus
@@ -102,7 +103,6 @@ class Engine:
         self.mirror = PositionsMirror(store)
         self.enforcement_log = EnforcementLog(store)
         self.gate = LockoutGate(self.lockouts, self.contracts)
-        self.protected: set[int] | None = set(config.general.accounts) or None
         self._contexts: dict[int, RuleContext] = {}
         self._sent: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._warned: set[tuple[int, date, float]] = set()
@@ -113,13 +113,19 @@ class Engine:
     def apply_config(self, config: AppConfig) -> None:
         """Swap the rule set. (Whether a loosening may apply now is the caller's decision.)"""
         self.config = config
+        self.protected: set[int] | None = set(config.general.accounts) or None
         self.rules: list[Rule[Any]] = build_rules(config.rules)
         self._by_kind: dict[type, list[Rule[Any]]] = {}
         for rule in self.rules:
             for kind in rule.watches:
                 self._by_kind.setdefault(kind, []).append(rule)
-        blocked = set(config.rules.symbol_blocks.symbols) if config.rules.symbol_blocks.enabled else set()
-        for lock in [sl for acct in list(self.mirror.accounts) for sl in self.lockouts.symbol_locks(acct)]:
+        self._release_unblocked_symbols(self.mirror.accounts)
+
+    def _release_unblocked_symbols(self, account_ids: Iterable[int]) -> None:
+        """A symbol lock lasts while its symbol is blocked; nothing else could ever lift it."""
+        cfg = self.config.rules.symbol_blocks
+        blocked = set(cfg.symbols) if cfg.enabled else set()
+        for lock in [sl for acct in list(account_ids) for sl in self.lockouts.symbol_locks(acct)]:
             if lock.symbol not in blocked:
                 self.lockouts.clear_symbol_lock(
                     lock.account_id, lock.symbol, lambda sl: self.bus.publish(SymbolLockCleared(sl))
@@ -146,6 +152,9 @@ class Engine:
         self.resets.restore(self.store.load_resets())
         self.counter.restore(trades, now)
         self.mirror.restore(self.store.load_positions(), self.store.load_orders())
+        # The symbol may have been unblocked while the app was stopped (even with no position
+        # left, so the account need not be in the mirror).
+        self._release_unblocked_symbols({sl.account_id for sl in symbol_locks})
         for account_id in self.resets.due(now):
             log.info("account %s missed its daily reset while stopped: running it now", account_id)
             self._run_reset(account_id, now)
@@ -172,7 +181,10 @@ class Engine:
             now = self.clock.now()
             for account_id in tuple(holders):
                 if self.protected is None or account_id in self.protected:
-                    self._evaluate(account_id, event, kind, now, started)
+                    try:
+                        self._evaluate(account_id, event, kind, now, started)
+                    except Exception:  # one account's failure must not skip the next one
+                        log.exception("quote %r could not be judged for %s", event, account_id)
             return
         if kind is DepthEvent:
             return
@@ -184,6 +196,10 @@ class Engine:
         account = self.mirror.account(account_id)
         if kind is PositionEvent:
             change = self.mirror.apply_position(event, now)
+            if change.after != change.before:
+                # The position a past close acted on is gone: closed and reopened at the same
+                # size within RESEND_AFTER is new exposure, and must be closed again.
+                self._sent.pop(("close", account_id, change.contract_id), None)
             if abs(change.after) < abs(change.before) or (change.after > 0) != (change.before > 0):
                 self.lockouts.shrink_baseline(account_id, change.contract_id, change.after)
             if self._issue_all(self.gate.on_position(account, change, now), started):
@@ -219,7 +235,10 @@ class Engine:
             tick = ClockTick(now)
             for account_id, account in list(self.mirror.accounts.items()):
                 if account.positions and self.is_protected(account_id):
-                    self._evaluate(account_id, tick, ClockTick, now, started)
+                    try:
+                        self._evaluate(account_id, tick, ClockTick, now, started)
+                    except Exception:  # one account's failure must not skip the next one
+                        log.exception("clock tick could not be judged for %s", account_id)
             self._prune_sent(started)
             if self.store is not None:
                 self.store.batched.maybe_flush()
@@ -266,6 +285,7 @@ class Engine:
     def _enforce(self, rule: Rule[Any], breaches: list[Breach], now: datetime, started: float) -> None:
         for breach in breaches:
             acct = breach.account_id
+            changed = False
             if breach.lock is not None:
                 existing = self.lockouts.get(acct, breach.rule_id)
                 if existing is not None and existing.active_at(now) and not _extends(breach.lock.until, existing.until):
@@ -280,14 +300,18 @@ class Engine:
                 applied = self.lockouts.set_lock(lock, lambda lk: self.bus.publish(LockSet(lk)))
                 if applied is not None:
                     self._arm_expiry(applied, now)
+                    changed = True
             if breach.symbol_lock is not None:
-                self.lockouts.set_symbol_lock(
+                changed = self.lockouts.set_symbol_lock(
                     SymbolLock(acct, breach.symbol_lock, breach.rule_id, breach.reason, now),
                     lambda sl: self.bus.publish(SymbolLockSet(sl)),
-                )
-            if not rule.automation:
+                ) or changed
+            # A breach seen again on every quote until its close lands is one breach: tell the
+            # trader once, not once per quote.
+            fresh = [c for c in breach.commands if not self._recently_sent(c, started)]
+            if not rule.automation and (fresh or changed):
                 self.bus.publish(BreachDetected(acct, breach.rule_id, breach.reason, now))
-            self._issue_all(breach.commands, started)
+            self._issue_all(fresh, started)
 
     # --- enforcement ---------------------------------------------------------------------------
 
@@ -297,14 +321,25 @@ class Engine:
             issued = self._issue(command, started) or issued
         return issued
 
-    def _issue(self, command: EnforcementCommand, started: float) -> bool:
+    def _recently_sent(self, command: EnforcementCommand, started: float) -> bool:
         key, signature, interval = self._dedupe_key(command)
         last = self._sent.get(key)
-        if last is not None and last[1] == signature and started - last[0] < interval:
+        return last is not None and last[1] == signature and started - last[0] < interval
+
+    def _issue(self, command: EnforcementCommand, started: float) -> bool:
+        if self._recently_sent(command, started):
             return False
+        key, signature, _ = self._dedupe_key(command)
         self._sent[key] = (started, signature)
         command = replace(command, event_at=started)
-        self.port.submit(command)
+        try:
+            self.port.submit(command)
+        except Exception:
+            # A broken executor must not stop the commands after this one; the next event
+            # may try again.
+            log.exception("the enforcement port refused %r", command)
+            self._sent.pop(key, None)
+            return False
         self.enforcement_log.record(
             EnforcementRecord(
                 at=self.clock.now(),
@@ -360,9 +395,11 @@ class Engine:
         cfg = self.config.rules.daily_realized_loss
         if not cfg.enabled or update.trading_day != self.calendar.trading_day(self.clock.now()):
             return
+        limit = Decimal(str(cfg.limit))
         for fraction in cfg.warn_at:
             key = (update.account_id, update.trading_day, fraction)
-            if key not in self._warned and float(update.net) <= -fraction * cfg.limit:
+            # Decimal, as RULE-003 compares: 0.55 × 100 in floats is 55.000000000000007.
+            if key not in self._warned and update.net <= -Decimal(str(fraction)) * limit:
                 self._warned.add(key)
                 self.bus.publish(LossWarning(update.account_id, update.trading_day, fraction, update.net, cfg.limit))
 

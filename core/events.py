@@ -9,11 +9,12 @@ caller can log the payload and move on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import IntEnum
+from math import isfinite
 from typing import Any, TypeAlias
 
 
@@ -192,6 +193,15 @@ GatewayEvent: TypeAlias = (
 _MISSING = object()
 
 
+def _show(value: Any) -> str:
+    """A short repr for error messages that cannot itself fail (huge ints, deep nesting)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _get(d: Mapping[str, Any], *keys: str) -> Any:
     for key in keys:
         value = d.get(key, _MISSING)
@@ -217,7 +227,7 @@ def _int(d: Mapping[str, Any], *keys: str, required: bool = True, default: int =
             return int(value)
         except ValueError:
             pass
-    raise ParseError(f"field {keys[0]!r} is not an integer: {value!r}")
+    raise ParseError(f"field {keys[0]!r} is not an integer: {_show(value)}")
 
 
 def _opt_int(d: Mapping[str, Any], key: str) -> int | None:
@@ -232,14 +242,16 @@ def _float(d: Mapping[str, Any], key: str) -> float | None:
         return None
     if isinstance(value, bool):
         raise ParseError(f"field {key!r} is a boolean, expected a number")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+    if isinstance(value, int | float | str):
         try:
-            return float(value)
-        except ValueError:
+            number = float(value)
+        except (ValueError, OverflowError):
             pass
-    raise ParseError(f"field {key!r} is not a number: {value!r}")
+        else:
+            # NaN or infinity would poison every comparison a rule makes with this number.
+            if isfinite(number):
+                return number
+    raise ParseError(f"field {key!r} is not a finite number: {_show(value)}")
 
 
 def _req_float(d: Mapping[str, Any], key: str) -> float:
@@ -255,11 +267,17 @@ def _decimal(d: Mapping[str, Any], key: str) -> Decimal | None:
         return None
     if isinstance(value, bool):
         raise ParseError(f"field {key!r} is a boolean, expected a number")
-    try:
-        # str() first: Decimal(0.36) would carry the binary float's noise into the day's P&L.
-        return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise ParseError(f"field {key!r} is not a number: {value!r}") from None
+    if isinstance(value, int | float | str):
+        try:
+            # str() first: Decimal(0.36) would carry the binary float's noise into the day's P&L.
+            number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        except (InvalidOperation, TypeError, ValueError):
+            pass
+        else:
+            # NaN (sNaN raises on arithmetic) or infinity must not reach the P&L sums.
+            if number.is_finite():
+                return number
+    raise ParseError(f"field {key!r} is not a finite number: {_show(value)}")
 
 
 def _str(d: Mapping[str, Any], *keys: str, required: bool = True) -> str | None:
@@ -269,7 +287,7 @@ def _str(d: Mapping[str, Any], *keys: str, required: bool = True) -> str | None:
             raise ParseError(f"missing field {keys[0]!r}")
         return None
     if not isinstance(value, str):
-        raise ParseError(f"field {keys[0]!r} is not a string: {value!r}")
+        raise ParseError(f"field {keys[0]!r} is not a string: {_show(value)}")
     return value
 
 
@@ -279,7 +297,7 @@ def _bool(d: Mapping[str, Any], key: str) -> bool | None:
         return None
     if isinstance(value, bool):
         return value
-    raise ParseError(f"field {key!r} is not a boolean: {value!r}")
+    raise ParseError(f"field {key!r} is not a boolean: {_show(value)}")
 
 
 _SENTINEL_YEAR = 1
@@ -309,14 +327,19 @@ def parse_timestamp(value: Any, field: str = "timestamp") -> datetime | None:
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
-            raise ParseError(f"field {field!r} is not an ISO-8601 timestamp: {value!r}") from None
+            raise ParseError(
+                f"field {field!r} is not an ISO-8601 timestamp: {_show(value)}"
+            ) from None
     else:
-        raise ParseError(f"field {field!r} is not a timestamp: {value!r}")
+        raise ParseError(f"field {field!r} is not a timestamp: {_show(value)}")
     if dt.year == _SENTINEL_YEAR:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)  # the gateway speaks UTC; a naive stamp is still UTC
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past datetime.max in UTC
+        raise ParseError(f"field {field!r} is out of range: {_show(value)}") from None
 
 
 def _ts(d: Mapping[str, Any], key: str) -> datetime | None:
@@ -415,7 +438,7 @@ def parse_trade(payload: Any) -> TradeEvent:
 
 def parse_quote(contract_id: Any, payload: Any) -> QuoteEvent:
     if not isinstance(contract_id, str) or not contract_id:
-        raise ParseError(f"quote contract id is not a string: {contract_id!r}")
+        raise ParseError(f"quote contract id is not a string: {_show(contract_id)}")
     d = _mapping(payload, "quote")
     return QuoteEvent(
         contract_id=contract_id,
@@ -436,7 +459,7 @@ def _items(payload: Any, what: str) -> Sequence[Any]:
 
 def parse_market_trades(contract_id: Any, payload: Any) -> list[MarketTradeEvent]:
     if not isinstance(contract_id, str) or not contract_id:
-        raise ParseError(f"trade contract id is not a string: {contract_id!r}")
+        raise ParseError(f"trade contract id is not a string: {_show(contract_id)}")
     out = []
     for item in _items(payload, "market trade"):
         d = _mapping(item, "market trade")
@@ -453,7 +476,7 @@ def parse_market_trades(contract_id: Any, payload: Any) -> list[MarketTradeEvent
 
 def parse_depth(contract_id: Any, payload: Any) -> list[DepthEvent]:
     if not isinstance(contract_id, str) or not contract_id:
-        raise ParseError(f"depth contract id is not a string: {contract_id!r}")
+        raise ParseError(f"depth contract id is not a string: {_show(contract_id)}")
     out = []
     for item in _items(payload, "depth"):
         d = _mapping(item, "depth")
@@ -472,12 +495,17 @@ def parse_depth(contract_id: Any, payload: Any) -> list[DepthEvent]:
 # --- hub pushes ----------------------------------------------------------------------------------
 
 
-def unwrap_user_payload(argument: Any) -> list[Mapping[str, Any]]:
+_MAX_NESTING = 4
+
+
+def unwrap_user_payload(argument: Any, _depth: int = 0) -> list[Mapping[str, Any]]:
     """The entities inside one user-hub argument: an envelope, a bare entity, or a list of either."""
     if isinstance(argument, list | tuple):
+        if _depth >= _MAX_NESTING:
+            raise ParseError("user event lists are nested too deeply")
         out: list[Mapping[str, Any]] = []
         for item in argument:
-            out.extend(unwrap_user_payload(item))
+            out.extend(unwrap_user_payload(item, _depth + 1))
         return out
     d = _mapping(argument, "user event")
     if "data" in d and "action" in d:
@@ -485,7 +513,7 @@ def unwrap_user_payload(argument: Any) -> list[Mapping[str, Any]]:
     return [d]
 
 
-_USER_PARSERS = {
+_USER_PARSERS: dict[str, Callable[[Any], GatewayEvent]] = {
     "GatewayUserAccount": parse_account,
     "GatewayUserOrder": parse_order,
     "GatewayUserPosition": parse_position,
@@ -495,9 +523,9 @@ _USER_PARSERS = {
 
 def parse_user_push(target: str, arguments: Any) -> list[GatewayEvent]:
     """A user-hub invocation: signalrcore hands over the argument list."""
-    parser = _USER_PARSERS.get(target)
+    parser = _USER_PARSERS.get(target) if isinstance(target, str) else None
     if parser is None:
-        raise ParseError(f"unknown user-hub event {target!r}")
+        raise ParseError(f"unknown user-hub event {_show(target)}")
     if not isinstance(arguments, list | tuple) or not arguments:
         raise ParseError(f"{target} arrived without arguments")
     events: list[GatewayEvent] = []
@@ -513,7 +541,9 @@ def parse_user_push(target: str, arguments: Any) -> list[GatewayEvent]:
 def parse_market_push(target: str, arguments: Any) -> list[GatewayEvent]:
     """A market-hub invocation: ``[contractId, data]``."""
     if not isinstance(arguments, list | tuple) or len(arguments) < 2:
-        raise ParseError(f"{target} needs (contractId, data) arguments, got {arguments!r:.200}")
+        raise ParseError(
+            f"{_show(target)} needs (contractId, data) arguments, got {_show(arguments)}"
+        )
     contract_id, data = arguments[0], arguments[1]
     try:
         if target == "GatewayQuote":
@@ -524,7 +554,7 @@ def parse_market_push(target: str, arguments: Any) -> list[GatewayEvent]:
             return list(parse_depth(contract_id, data))
     except ParseError as exc:
         raise ParseError(f"{target}: {exc}") from None
-    raise ParseError(f"unknown market-hub event {target!r}")
+    raise ParseError(f"unknown market-hub event {_show(target)}")
 
 
 def parse_push(hub: str, target: str, arguments: Any) -> list[GatewayEvent]:
@@ -532,4 +562,4 @@ def parse_push(hub: str, target: str, arguments: Any) -> list[GatewayEvent]:
         return parse_user_push(target, arguments)
     if hub == "market":
         return parse_market_push(target, arguments)
-    raise ParseError(f"unknown hub {hub!r}")
+    raise ParseError(f"unknown hub {_show(hub)}")

@@ -1,7 +1,7 @@
 """The lockout gate: runs after state is updated and before any rule.
 
-Hard lock: any position that appears or grows is closed at once; working orders are
-cancelled. Cooldown: new orders that could add exposure are cancelled, and a position that
+Hard lock: any position that appears or grows is closed at once, and so is one re-reported
+at an unchanged size (the flatten did not land); working orders are cancelled. Cooldown: new orders that could add exposure are cancelled, and a position that
 grows beyond its size at the cooldown's start (ratcheted down as it shrinks) is cut back;
 existing exposure is left alone. Symbol locks: nothing may live in a locked symbol.
 """
@@ -39,7 +39,11 @@ class LockoutGate:
         if hard is not None:
             if change.grew:
                 return [self._close(hard, acct, contract, "opened during a lock")]
-            return []
+            if change.after != 0 and change.after == change.before:
+                # Still open at the same size: the flatten did not land (a crash before it ran,
+                # a reconcile after a reconnect). A hard lock means flat.
+                return [self._close(hard, acct, contract, "still open during a lock")]
+            return []  # shrinking: the flatten is working
         symbol = self._locked_symbol(acct, contract)
         if symbol is not None and change.after != 0:
             return [

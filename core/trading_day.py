@@ -23,19 +23,21 @@ def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 
 class TradingCalendar:
-    __slots__ = ("reset_time", "zone", "_cache_day", "_cache_start", "_cache_end")
+    __slots__ = ("reset_time", "zone", "_cache")
 
     def __init__(self, reset_time: time, zone: ZoneInfo | str) -> None:
         self.reset_time = reset_time
         self.zone = ZoneInfo(zone) if isinstance(zone, str) else zone
-        self._cache_day: date | None = None
-        self._cache_start = datetime.min.replace(tzinfo=UTC)
-        self._cache_end = datetime.min.replace(tzinfo=UTC)
+        # (start, end, day) of the last answer, as one object: a reader on another thread
+        # never sees one day's name with another day's bounds.
+        never = datetime.min.replace(tzinfo=UTC)
+        self._cache: tuple[datetime, datetime, date | None] = (never, never, None)
 
     def trading_day(self, at: datetime) -> date:
         # Hot path (every trade, every tick): answer from the cached bounds when possible.
-        if self._cache_start <= at < self._cache_end and self._cache_day is not None:
-            return self._cache_day
+        cache_start, cache_end, cache_day = self._cache
+        if cache_start <= at < cache_end and cache_day is not None:
+            return cache_day
         local = at.astimezone(self.zone)
         day = local.date()
         if local.time() >= self.reset_time:
@@ -49,7 +51,7 @@ class TradingCalendar:
         if at < start:
             day -= timedelta(days=1)
             end, start = start, self.day_start(day)
-        self._cache_day, self._cache_start, self._cache_end = day, start, end
+        self._cache = (start, end, day)
         return day
 
     def day_end(self, day: date) -> datetime:

@@ -66,6 +66,8 @@ def load_config(path: Path | None = None) -> AppConfig:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", f"not valid TOML ({exc})", source) from None
+    except UnicodeDecodeError:
+        raise ConfigError("", "not valid TOML (the file is not UTF-8 text)", source) from None
     except OSError as exc:
         raise ConfigError("", f"cannot be read ({exc.strerror})", source) from None
     return parse_config(data, source)

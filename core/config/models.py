@@ -48,6 +48,6 @@ class GeneralConfig(_Strict):
 
 
 class AppConfig(_Strict):
-    gateway: GatewayConfig = Field(default_factory=GatewayConfig)  # type: ignore[arg-type]
-    general: GeneralConfig = Field(default_factory=GeneralConfig)  # type: ignore[arg-type]
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    general: GeneralConfig = Field(default_factory=GeneralConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)

@@ -15,7 +15,8 @@ from core.config.types import ClockTime, SymbolRoot, TimezoneName, Weekday
 
 
 class RuleConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: `limit = inf` would switch a loss limit off while it says enabled.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     enabled: bool = Field(title="Enabled")
 
@@ -108,7 +109,7 @@ class TradeFrequencyLimit(RuleConfig):
 
 
 class LossTier(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     loss: float = Field(gt=0, title="Loss ($)", description="A closing trade losing this much…")
     seconds: int = Field(gt=0, title="Cooldown (s)", description="…starts this long a cooldown.")
@@ -165,12 +166,17 @@ class SessionBlockOutside(RuleConfig):
         default_factory=dict, title="Per-symbol hours", description="Overrides, e.g. ES."
     )
 
+    @field_validator("days")
+    @classmethod
+    def _some_day(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one day is needed")
+        return value
+
     @model_validator(mode="after")
     def _window(self) -> SessionBlockOutside:
         if self.start == self.end:
             raise ValueError("start and end are the same time: the window would be empty")
-        if not self.days:
-            raise ValueError("days: at least one day is needed")
         return self
 
 
@@ -199,7 +205,6 @@ class DailyRealizedProfit(RuleConfig):
     """RULE-013: stop for the day at a net realized profit target."""
 
     target: float = Field(1000.0, gt=0, title="Profit target ($)")
-
 
 
 class RulesConfig(BaseModel):

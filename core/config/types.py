@@ -15,7 +15,7 @@ def _parse_clock_time(value: Any) -> time:
     if not isinstance(value, str):
         raise ValueError("expected a time written as \"HH:MM\"")
     parts = value.strip().split(":")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
         raise ValueError(f"{value!r} is not a time written as \"HH:MM\"")
     hour, minute = int(parts[0]), int(parts[1])
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
@@ -35,7 +35,8 @@ def _check_timezone(value: Any) -> str:
         raise ValueError("expected an IANA timezone name such as \"America/Chicago\"")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a tzdata folder such as "America" or an over-long name is not a zone.
         raise ValueError(f"{value!r} is not a known IANA timezone") from None
     return value
 
@@ -43,12 +44,23 @@ def _check_timezone(value: Any) -> str:
 TimezoneName = Annotated[str, BeforeValidator(_check_timezone)]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_NAMES = {
+    **{day: day for day in WEEKDAYS},
+    **{
+        name: name[:3]
+        for name in (
+            "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+        )
+    },
+}
 
 
 def _check_weekday(value: Any) -> str:
-    if not isinstance(value, str) or value.lower()[:3] not in WEEKDAYS:
+    # Exact names only: a prefix match would take "monkey" for Monday.
+    day = _WEEKDAY_NAMES.get(value.strip().lower()) if isinstance(value, str) else None
+    if day is None:
         raise ValueError(f"{value!r} is not a weekday (mon, tue, wed, thu, fri, sat, sun)")
-    return value.lower()[:3]
+    return day
 
 
 Weekday = Annotated[str, BeforeValidator(_check_weekday)]

@@ -79,18 +79,25 @@ class ContractCache:
         self.loader = loader
         self._contracts: dict[str, Contract] = {}
         self._symbols: dict[str, str] = {}
+        # Id root → trader's symbol (EP → ES) learned from known contracts, so a new expiry
+        # of a known root matches its symbol before its own details arrive.
+        self._root_symbols: dict[str, str] = {}
         self._loading: set[str] = set()
+        # The event loop keeps only weak references to tasks: hold them until they finish.
+        self._tasks: set[asyncio.Future[Contract | None]] = set()
 
     def get(self, contract_id: str) -> Contract | None:
         contract = self._contracts.get(contract_id)
         if contract is None:
             self._request(contract_id)
+            contract = self._contracts.get(contract_id)  # a synchronous loader answers at once
         return contract
 
     def put(self, contract: Contract, persist: bool = True) -> None:
         known = self._contracts.get(contract.contract_id)
         self._contracts[contract.contract_id] = contract
         self._symbols[contract.contract_id] = contract.symbol
+        self._root_symbols[id_root(contract.contract_id)] = contract.symbol
         self._loading.discard(contract.contract_id)
         if persist and self._store is not None and known != contract:
             self._store.cache_contract(contract)
@@ -103,13 +110,17 @@ class ContractCache:
         """The trader's symbol root for a contract, even before its details are known."""
         symbol = self._symbols.get(contract_id)
         if symbol is None:
-            symbol = id_root(contract_id)
+            root = id_root(contract_id)
+            symbol = self._root_symbols.get(root, root)
         return symbol
 
     def matches(self, contract_id: str, symbols: frozenset[str] | set[str]) -> str | None:
         """The configured symbol this contract belongs to (exact root: ES is not MES)."""
         contract = self._contracts.get(contract_id)
-        names = contract.aliases if contract else frozenset({id_root(contract_id)})
+        root = id_root(contract_id)
+        # The display-name symbol first, then the id's root: deterministic when both are listed.
+        symbol = contract.symbol if contract else self._root_symbols.get(root)
+        names = (symbol, root) if symbol else (root,)
         for name in names:
             if name in symbols:
                 return name
@@ -129,14 +140,30 @@ class ContractCache:
             self._loading.discard(contract_id)
             return
         if isinstance(result, Contract):
+            self._loading.discard(contract_id)
             self.put(result)
         elif result is None:
             self._loading.discard(contract_id)
         else:
-            future = asyncio.ensure_future(result)
-            future.add_done_callback(lambda f, cid=contract_id: self._loaded(cid, f))
+            try:
+                future = asyncio.ensure_future(result, loop=asyncio.get_running_loop())
+            except RuntimeError:
+                # No running loop (a worker thread, a sync caller): nothing would ever run it.
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+                log.warning("contract lookup for %s needs a running event loop", contract_id)
+                self._loading.discard(contract_id)
+                return
+            self._tasks.add(future)
+
+            def done(f: asyncio.Future[Contract | None], cid: str = contract_id) -> None:
+                self._loaded(cid, f)
+
+            future.add_done_callback(done)
 
     def _loaded(self, contract_id: str, future: asyncio.Future[Contract | None]) -> None:
+        self._tasks.discard(future)
         self._loading.discard(contract_id)
         if future.cancelled():
             return

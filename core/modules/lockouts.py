@@ -118,7 +118,9 @@ class LockoutManager:
         if old is not None and old.active_at(lock.locked_at):
             if not _later(lock.until, old.until):
                 return None
-            lock = replace(lock, locked_at=old.locked_at, baseline=old.baseline or lock.baseline)
+            # An empty baseline is meaningful (flat at the cooldown's start): keep it as it is.
+            baseline = old.baseline if old.kind is LockKind.COOLDOWN else lock.baseline
+            lock = replace(lock, locked_at=old.locked_at, baseline=baseline)
         per[lock.rule_id] = lock
         self._summarise(lock.account_id)
         self._persist_save(lock, then)
@@ -231,16 +233,22 @@ class LockoutManager:
             self._cooldown.pop(account_id, None)
         else:
             # Several cooldowns: the latest end wins, the tightest baseline applies.
-            baselines = [
-                lk.baseline
-                for lk in self._locks[account_id].values()
-                if lk.kind is LockKind.COOLDOWN
+            cooldowns = [
+                lk for lk in self._locks[account_id].values() if lk.kind is LockKind.COOLDOWN
             ]
+            baselines = [lk.baseline for lk in cooldowns]
             # A contract missing from a baseline was flat when that cooldown began.
+            # Sizes on opposite sides leave nothing both cooldowns allow: flat.
             merged: dict[str, int] = {}
             for contract in set().union(*baselines):
-                merged[contract] = min((base.get(contract, 0) for base in baselines), key=abs)
-            self._cooldown[account_id] = replace(cool, baseline=merged)
+                sizes = [base.get(contract, 0) for base in baselines]
+                if all(size > 0 for size in sizes) or all(size < 0 for size in sizes):
+                    merged[contract] = min(sizes, key=abs)
+                else:
+                    merged[contract] = 0
+            # The account has been cooling down since the earliest of them began.
+            since = min(lk.locked_at for lk in cooldowns)
+            self._cooldown[account_id] = replace(cool, baseline=merged, locked_at=since)
 
 
 def _noop() -> None:

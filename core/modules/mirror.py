@@ -7,7 +7,7 @@ truth and is re-read on every (re)connect.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -106,7 +106,8 @@ class PositionsMirror:
             mirror = self.accounts[account_id] = AccountMirror(account_id)
         return mirror
 
-    def holders(self, contract_id: str) -> set[int]:
+    def holders(self, contract_id: str) -> Set[int]:
+        """Read-only view (the live index on the hot path): copy it before changing positions."""
         return self._holders.get(contract_id) or _EMPTY
 
     def apply_account(self, event: AccountEvent) -> tuple[bool | None, bool | None]:
@@ -188,6 +189,6 @@ class PositionsMirror:
                 del self._holders[contract_id]
 
 
-_EMPTY: set[int] = set()
+_EMPTY: frozenset[int] = frozenset()  # shared: must not be mutable
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import shutil
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,8 +62,7 @@ class Database:
                 f"this one reads schema {schema.SCHEMA_VERSION}"
             )
         if version is not None and version < schema.SCHEMA_VERSION:
-            backup = self.path.with_suffix(f".v{version}.bak")
-            shutil.copy2(self.path, backup)
+            backup = self._backup(version)
             log.info("state file backed up to %s before migrating", backup)
             # Future migrations go here, one step per version, inside one transaction.
         schema.metadata.create_all(self.engine)
@@ -75,6 +74,25 @@ class Database:
                         applied_at=datetime.now(UTC).isoformat(),
                     )
                 )
+
+    def _backup(self, version: int) -> Path:
+        """Copy what is committed, WAL included, into one self-contained file.
+
+        A byte copy of the main file would miss transactions still in ``-wal`` (another
+        connection holding the file open keeps them from being checkpointed).
+        """
+        backup = self.path.with_suffix(f".v{version}.bak")
+        src = sqlite3.connect(self.path, timeout=5.0)
+        try:
+            dst = sqlite3.connect(backup)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        return backup
 
     def dispose(self) -> None:
         self.engine.dispose()

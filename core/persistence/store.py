@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Executable, delete, select
 from sqlalchemy.dialects.sqlite import insert
 
 from core.events import OrderEvent, TradeEvent
@@ -26,7 +26,7 @@ from core.modules.pnl_tracker import DayPnl
 from core.modules.reset_scheduler import ResetRecord
 from core.persistence import schema
 from core.persistence.database import Database
-from core.persistence.writers import BatchWriter, CriticalWriter, Inbox, SubmitsWork
+from core.persistence.writers import BatchWriter, CriticalWriter, Inbox, SubmitsWork, Work
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -42,16 +42,20 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _upsert(table: Any, values: dict[str, Any], keys: list[str]) -> Callable[[Connection], None]:
-    stmt = insert(table).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_={k: v for k, v in values.items() if k not in keys}
-    )
-
+def _statement(stmt: Executable) -> Work:
     def work(conn: Connection) -> None:
         conn.execute(stmt)
 
     return work
+
+
+def _upsert(table: Any, values: dict[str, Any], keys: list[str]) -> Work:
+    stmt = insert(table).values(**values)
+    return _statement(
+        stmt.on_conflict_do_update(
+            index_elements=keys, set_={k: v for k, v in values.items() if k not in keys}
+        )
+    )
 
 
 class StateStore:
@@ -85,7 +89,7 @@ class StateStore:
     def delete_lock(self, lock: Lock, then: Callable[[], None]) -> None:
         t = schema.lockouts
         stmt = delete(t).where(t.c.account_id == lock.account_id, t.c.rule_id == lock.rule_id)
-        self.critical.submit(lambda conn: conn.execute(stmt) and None, then)
+        self.critical.submit(_statement(stmt), then)
 
     def save_symbol_lock(self, lock: SymbolLock, then: Callable[[], None]) -> None:
         values = {
@@ -102,7 +106,7 @@ class StateStore:
     def delete_symbol_lock(self, lock: SymbolLock, then: Callable[[], None]) -> None:
         t = schema.symbol_lockouts
         stmt = delete(t).where(t.c.account_id == lock.account_id, t.c.symbol == lock.symbol)
-        self.critical.submit(lambda conn: conn.execute(stmt) and None, then)
+        self.critical.submit(_statement(stmt), then)
 
     def save_trade(self, trade: TradeEvent, day: date, totals: DayPnl, then: Callable[[], None]) -> None:
         trade_row = _upsert(
@@ -172,7 +176,7 @@ class StateStore:
     def delete_position(self, account_id: int, contract_id: str) -> None:
         t = schema.positions
         stmt = delete(t).where(t.c.account_id == account_id, t.c.contract_id == contract_id)
-        self.batched.put(("position", account_id, contract_id), lambda c: c.execute(stmt) and None)
+        self.batched.put(("position", account_id, contract_id), _statement(stmt))
 
     def save_order(self, order: OrderEvent) -> None:
         values = {
@@ -193,7 +197,7 @@ class StateStore:
     def delete_order(self, order_id: int) -> None:
         t = schema.orders
         stmt = delete(t).where(t.c.order_id == order_id)
-        self.batched.put(("order", order_id), lambda c: c.execute(stmt) and None)
+        self.batched.put(("order", order_id), _statement(stmt))
 
     def cache_contract(self, contract: Contract) -> None:
         values = {
@@ -231,7 +235,7 @@ class StateStore:
             "execution_time_ms": record.execution_time_ms,
         }
         stmt = schema.enforcement_log.insert().values(**values)
-        self.batched.append(lambda conn: conn.execute(stmt) and None)
+        self.batched.append(_statement(stmt))
 
     # --- loading (startup, in SPEC section 4 order) -------------------------------------------
 

@@ -8,6 +8,7 @@ Everything queued while a commit is in progress goes into the next one (group co
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -34,18 +35,17 @@ class Inbox:
 
     def __init__(self) -> None:
         self._pending: deque[Callback] = deque()
-        self._schedule: Callable[[Callback], Any] | None = None
+        self._schedule: Callable[[Callable[[], Any]], Any] | None = None
 
-    def attach(self, schedule: Callable[[Callback], Any] | None) -> None:
+    def attach(self, schedule: Callable[[Callable[[], Any]], Any] | None) -> None:
         self._schedule = schedule
 
     def post(self, callback: Callback) -> None:
         self._pending.append(callback)
         if self._schedule is not None:
-            try:
+            # A loop closed during shutdown raises: the owner drains what is left instead.
+            with contextlib.suppress(RuntimeError):
                 self._schedule(self.drain)
-            except RuntimeError:  # loop closed during shutdown: drained by the owner instead
-                pass
 
     def drain(self) -> int:
         count = 0
@@ -216,9 +216,22 @@ class BatchWriter:
                         work(conn)
             except Exception:
                 log.exception("batched state write of %d rows failed", len(works))
+                if len(works) > 1:
+                    self._one_by_one(works)
             works = self._take()
         with self._idle:
             self._idle.notify_all()
+
+    def _one_by_one(self, works: list[Work]) -> None:
+        """One bad row must not lose the others: each alone; a row that still fails is dropped."""
+        failed = 0
+        for work in works:
+            try:
+                with self._engine.begin() as conn:
+                    work(conn)
+            except Exception:
+                failed += 1
+        log.error("%d of %d batched rows dropped after retrying them one by one", failed, len(works))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout

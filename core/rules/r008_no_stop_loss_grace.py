@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.config.rules import NoStopLossGrace
-from core.events import ClockTick, OrderEvent, OrderSide, OrderType, PositionEvent
+from core.events import ClockTick, OrderEvent, OrderSide, OrderStatus, OrderType, PositionEvent
 from core.modules.mirror import AccountMirror, Position
 from core.rules.base import Breach, Rule, RuleContext
 
@@ -23,11 +23,13 @@ def protective_stop(account: AccountMirror, position: Position, mark: float | No
             continue
         if not order.is_stop or not order.is_working:
             continue
+        if order.status == OrderStatus.SUSPENDED:
+            continue  # a bracket child waiting on its parent's fill cannot trigger yet
         price = order.stop_price
         if price is None:
             if order.type == OrderType.TRAILING_STOP:
                 return order  # trails by distance; always on the protective side
-            continue  # a suspended bracket child has no price yet
+            continue  # no price: nothing says where it would trigger
         if position.is_long:
             if price <= entry or (mark is not None and price < mark):
                 return order

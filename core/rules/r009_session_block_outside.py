@@ -78,10 +78,13 @@ class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
             contracts = list(ctx.account.positions)
         else:
             contracts = [event.contract_id] if event.contract_id in ctx.account.positions else []
-        outside = [c for c in contracts if not self._symbol_window(ctx, c).contains(ctx.now)]
+        windows = {c: self._symbol_window(ctx, c) for c in contracts}
+        outside = [c for c, window in windows.items() if not window.contains(ctx.now)]
         if not outside:
             return []
-        opens = self.window(ctx, None).next_open(ctx.now)
+        # Locked until every offending symbol's own window has opened again: a symbol with
+        # its own hours must not lock the account until the default window's next day.
+        opens = max(windows[c].next_open(ctx.now) for c in outside)
         symbols = ", ".join(sorted({ctx.symbol(c) for c in outside}))
         local_open = opens.astimezone(ZoneInfo(self.config.timezone))
         reason = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.commands import EnforcementCommand
 from core.config.rules import SymbolBlocks
 from core.events import OrderEvent, PositionEvent
 from core.rules.base import Breach, Rule, RuleContext
@@ -23,11 +24,22 @@ class SymbolBlocksRule(Rule[SymbolBlocks]):
         if symbol is None:
             return []
         reason = f"{symbol} is a blocked symbol"
-        commands = []
-        if event.contract_id in ctx.account.positions:
-            commands.append(self.close(ctx, event.contract_id, reason))
-        for order in ctx.account.orders_for(event.contract_id):
-            commands.append(self.cancel(ctx, order, reason))
+        # Everything in the blocked root goes, every expiry, not only the event's contract.
+        blocked = frozenset({symbol})
+
+        def blocked_contract(contract_id: str) -> bool:
+            return ctx.contracts.matches(contract_id, blocked) is not None
+
+        commands: list[EnforcementCommand] = [
+            self.close(ctx, contract_id, reason)
+            for contract_id in ctx.account.positions
+            if blocked_contract(contract_id)
+        ]
+        commands.extend(
+            self.cancel(ctx, order, reason)
+            for order in ctx.account.orders.values()
+            if blocked_contract(order.contract_id)
+        )
         if not commands:
             return []
         return [self.breach(ctx, reason, *commands, symbol_lock=symbol)]

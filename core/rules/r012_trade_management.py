@@ -8,9 +8,44 @@ from __future__ import annotations
 
 from core.commands import ModifyStop, PlaceStop
 from core.config.rules import TradeManagement
-from core.events import MarketTradeEvent, OrderSide, PositionEvent, QuoteEvent
+from core.events import (
+    MarketTradeEvent,
+    OrderEvent,
+    OrderSide,
+    OrderStatus,
+    PositionEvent,
+    QuoteEvent,
+)
+from core.modules.mirror import AccountMirror, Position
 from core.rules.base import EPSILON, Breach, Rule, RuleContext
-from core.rules.r008_no_stop_loss_grace import protective_stop
+
+
+def closing_stop(account: AccountMirror, position: Position) -> tuple[OrderEvent | None, bool]:
+    """The position's stop to manage and whether a bracket stop is still waiting.
+
+    The stop is the tightest working closing-side stop wherever the market is: a stop the
+    market has gone through is being filled, not missing, so no second stop is placed next to
+    it. A suspended bracket child (status 8, no price) activates when its parent fills; while
+    one waits and no other stop exists, placing a stop would double it.
+    """
+    closing_side = OrderSide.SELL if position.is_long else OrderSide.BUY
+    direction = 1 if position.is_long else -1
+    best: OrderEvent | None = None
+    best_price = 0.0
+    waiting = False
+    for order in account.orders.values():
+        if order.contract_id != position.contract_id or order.side != closing_side:
+            continue
+        if not order.is_stop or not order.is_working:
+            continue
+        if order.status == OrderStatus.SUSPENDED:
+            waiting = True
+            continue
+        if order.stop_price is None:
+            return order, waiting  # a trailing stop trails by itself
+        if best is None or (order.stop_price - best_price) * direction > 0:
+            best, best_price = order, order.stop_price
+    return best, waiting
 
 
 class TradeManagementRule(Rule[TradeManagement]):
@@ -48,7 +83,9 @@ class TradeManagementRule(Rule[TradeManagement]):
         if (mark - wanted) * direction <= 0:
             return []  # a stop at or through the market would fill at once
         symbol = ctx.symbol(position.contract_id)
-        stop = protective_stop(ctx.account, position, mark)
+        stop, waiting = closing_stop(ctx.account, position)
+        if stop is None and waiting:
+            return []  # a bracket stop activates with its parent: never place a second one
         if stop is None:
             reason = f"{why} stop for {symbol} at {wanted:g}"
             command: ModifyStop | PlaceStop = PlaceStop(
@@ -62,10 +99,12 @@ class TradeManagementRule(Rule[TradeManagement]):
             )
         else:
             current = stop.stop_price
-            if current is not None and (wanted - current) * direction < tick - EPSILON:
-                return []  # not at least a tick tighter: never loosen, never churn
             if current is None:
                 return []  # a trailing stop with no price trails by itself
+            if (mark - current) * direction <= 0:
+                return []  # the market is through the stop: it is filling, leave it be
+            if (wanted - current) * direction < tick - EPSILON:
+                return []  # not at least a tick tighter: never loosen, never churn
             reason = f"{why}: {symbol} stop {current:g} → {wanted:g}"
             command = ModifyStop(
                 account_id=ctx.account_id,
