@@ -173,9 +173,7 @@ def latency(scenario: str, breaches: int) -> dict[str, float]:
         ]
     elif scenario == "RULE-004 quote":
         engine.apply_config(all_rules_config(open_loss_limit=100.0))
-        import core.engine as engine_module
-
-        engine_module.RESEND_AFTER = 0.0  # measure every breach, not just the first
+        engine.resend.resend_after = 0.0  # measure every breach, not just the first
         long = (0 + account_id) % 2 == 0
         bad = price - 200.0 if long else price + 200.0  # MNQ: $2/pt x 2 = -$800
         events = [QuoteEvent(contract_id, bad + (0.25 if i % 2 else 0.0)) for i in range(breaches)]
@@ -186,9 +184,6 @@ def latency(scenario: str, breaches: int) -> dict[str, float]:
             engine.handle(event)
     finally:
         gc.enable()
-        import core.engine as engine_module
-
-        engine_module.RESEND_AFTER = 2.0
     samples = [
         (arrived - command.event_at) * 1e3
         for command, arrived in zip(port.commands, port.arrived_at, strict=True)

@@ -63,6 +63,7 @@ from core.notices import (
 )
 from core.persistence.store import StateStore
 from core.persistence.writers import Inbox
+from core.resend_guard import ResendGuard
 from core.rules import Breach, Rule, RuleContext, build_rules
 from core.rules.r010_auth_loss_guard import AuthLossGuardRule
 from core.trading_day import TradingCalendar
@@ -104,7 +105,7 @@ class Engine:
         self.enforcement_log = EnforcementLog(store)
         self.gate = LockoutGate(self.lockouts, self.contracts)
         self._contexts: dict[int, RuleContext] = {}
-        self._sent: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self.resend = ResendGuard(self.mirror, RESEND_AFTER, STOP_MODIFY_INTERVAL)
         self._warned: set[tuple[int, date, float]] = set()
         self.apply_config(config)
 
@@ -199,7 +200,7 @@ class Engine:
             if change.after != change.before:
                 # The position a past close acted on is gone: closed and reopened at the same
                 # size within RESEND_AFTER is new exposure, and must be closed again.
-                self._sent.pop(("close", account_id, change.contract_id), None)
+                self.resend.position_changed(account_id, change.contract_id)
             if abs(change.after) < abs(change.before) or (change.after > 0) != (change.before > 0):
                 self.lockouts.shrink_baseline(account_id, change.contract_id, change.after)
             if self._issue_all(self.gate.on_position(account, change, now), started):
@@ -239,7 +240,7 @@ class Engine:
                         self._evaluate(account_id, tick, ClockTick, now, started)
                     except Exception:  # one account's failure must not skip the next one
                         log.exception("clock tick could not be judged for %s", account_id)
-            self._prune_sent(started)
+            self.resend.prune(started)
             if self.store is not None:
                 self.store.batched.maybe_flush()
         except Exception:
@@ -308,7 +309,7 @@ class Engine:
                 ) or changed
             # A breach seen again on every quote until its close lands is one breach: tell the
             # trader once, not once per quote.
-            fresh = [c for c in breach.commands if not self._recently_sent(c, started)]
+            fresh = [c for c in breach.commands if not self.resend.recently_sent(c, started)]
             if not rule.automation and (fresh or changed):
                 self.bus.publish(BreachDetected(acct, breach.rule_id, breach.reason, now))
             self._issue_all(fresh, started)
@@ -321,16 +322,10 @@ class Engine:
             issued = self._issue(command, started) or issued
         return issued
 
-    def _recently_sent(self, command: EnforcementCommand, started: float) -> bool:
-        key, signature, interval = self._dedupe_key(command)
-        last = self._sent.get(key)
-        return last is not None and last[1] == signature and started - last[0] < interval
-
     def _issue(self, command: EnforcementCommand, started: float) -> bool:
-        if self._recently_sent(command, started):
+        if self.resend.recently_sent(command, started):
             return False
-        key, signature, _ = self._dedupe_key(command)
-        self._sent[key] = (started, signature)
+        self.resend.mark_sent(command, started)
         command = replace(command, event_at=started)
         try:
             self.port.submit(command)
@@ -338,7 +333,7 @@ class Engine:
             # A broken executor must not stop the commands after this one; the next event
             # may try again.
             log.exception("the enforcement port refused %r", command)
-            self._sent.pop(key, None)
+            self.resend.forget(command)
             return False
         self.enforcement_log.record(
             EnforcementRecord(
@@ -353,24 +348,6 @@ class Engine:
         )
         self.bus.publish(EnforcementIssued(command))
         return True
-
-    def _dedupe_key(self, command: EnforcementCommand) -> tuple[tuple[Any, ...], Any, float]:
-        acct = command.account_id
-        positions = self.mirror.account(acct).positions
-        if isinstance(command, CloseContract | PartialClose):
-            position = positions.get(command.contract_id)
-            return ("close", acct, command.contract_id), position.signed_size if position else 0, RESEND_AFTER
-        if isinstance(command, CancelOrder):
-            return ("cancel", acct, command.order_id), None, RESEND_AFTER
-        if isinstance(command, Flatten):
-            return ("flatten", acct), (command.contract_ids, command.order_ids), RESEND_AFTER
-        if isinstance(command, ModifyStop):
-            return ("stop", acct, command.contract_id), command.stop_price, STOP_MODIFY_INTERVAL
-        return ("stop", acct, command.contract_id), command.stop_price, STOP_MODIFY_INTERVAL
-
-    def _prune_sent(self, now_perf: float) -> None:
-        if len(self._sent) > 256:
-            self._sent = {k: v for k, v in self._sent.items() if now_perf - v[0] < RESEND_AFTER}
 
     # --- locks, P&L, resets --------------------------------------------------------------------
 

@@ -11,15 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from enum import IntEnum
-from math import isfinite
 from typing import Any, TypeAlias
 
-
-class ParseError(ValueError):
-    """A gateway payload that cannot be turned into an event. Log it and skip it."""
+# ParseError and parse_timestamp are part of this module's public face.
+from core.payload import ParseError as ParseError
+from core.payload import (
+    as_mapping,
+    read_bool,
+    read_decimal,
+    read_float,
+    read_int,
+    read_opt_int,
+    read_req_float,
+    read_str,
+    read_ts,
+    show,
+)
+from core.payload import parse_timestamp as parse_timestamp
 
 
 class OrderStatus(IntEnum):
@@ -188,264 +199,100 @@ GatewayEvent: TypeAlias = (
 )
 
 
-# --- field readers -----------------------------------------------------------------------------
-
-_MISSING = object()
-
-
-def _show(value: Any) -> str:
-    """A short repr for error messages that cannot itself fail (huge ints, deep nesting)."""
-    try:
-        text = repr(value)
-    except (ValueError, RecursionError):
-        return f"<{type(value).__name__}>"
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _get(d: Mapping[str, Any], *keys: str) -> Any:
-    for key in keys:
-        value = d.get(key, _MISSING)
-        if value is not _MISSING and value is not None:
-            return value
-    return None
-
-
-def _int(d: Mapping[str, Any], *keys: str, required: bool = True, default: int = 0) -> int:
-    value = _get(d, *keys)
-    if value is None:
-        if required:
-            raise ParseError(f"missing field {keys[0]!r}")
-        return default
-    if isinstance(value, bool):
-        raise ParseError(f"field {keys[0]!r} is a boolean, expected an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    raise ParseError(f"field {keys[0]!r} is not an integer: {_show(value)}")
-
-
-def _opt_int(d: Mapping[str, Any], key: str) -> int | None:
-    if d.get(key) is None:
-        return None
-    return _int(d, key)
-
-
-def _float(d: Mapping[str, Any], key: str) -> float | None:
-    value = d.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ParseError(f"field {key!r} is a boolean, expected a number")
-    if isinstance(value, int | float | str):
-        try:
-            number = float(value)
-        except (ValueError, OverflowError):
-            pass
-        else:
-            # NaN or infinity would poison every comparison a rule makes with this number.
-            if isfinite(number):
-                return number
-    raise ParseError(f"field {key!r} is not a finite number: {_show(value)}")
-
-
-def _req_float(d: Mapping[str, Any], key: str) -> float:
-    value = _float(d, key)
-    if value is None:
-        raise ParseError(f"missing field {key!r}")
-    return value
-
-
-def _decimal(d: Mapping[str, Any], key: str) -> Decimal | None:
-    value = d.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ParseError(f"field {key!r} is a boolean, expected a number")
-    if isinstance(value, int | float | str):
-        try:
-            # str() first: Decimal(0.36) would carry the binary float's noise into the day's P&L.
-            number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-        except (InvalidOperation, TypeError, ValueError):
-            pass
-        else:
-            # NaN (sNaN raises on arithmetic) or infinity must not reach the P&L sums.
-            if number.is_finite():
-                return number
-    raise ParseError(f"field {key!r} is not a finite number: {_show(value)}")
-
-
-def _str(d: Mapping[str, Any], *keys: str, required: bool = True) -> str | None:
-    value = _get(d, *keys)
-    if value is None:
-        if required:
-            raise ParseError(f"missing field {keys[0]!r}")
-        return None
-    if not isinstance(value, str):
-        raise ParseError(f"field {keys[0]!r} is not a string: {_show(value)}")
-    return value
-
-
-def _bool(d: Mapping[str, Any], key: str) -> bool | None:
-    value = d.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    raise ParseError(f"field {key!r} is not a boolean: {_show(value)}")
-
-
-_SENTINEL_YEAR = 1
-
-
-def parse_timestamp(value: Any, field: str = "timestamp") -> datetime | None:
-    """ISO-8601 with any number of fractional digits, 'Z' or an offset; always aware UTC.
-
-    The depth feed's ``0001-01-01`` sentinel means "no time" and becomes None.
-    """
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        # Python 3.11 reads at most 6 fractional digits reliably; the stream sends 7.
-        dot = text.find(".")
-        if dot != -1:
-            end = dot + 1
-            while end < len(text) and text[end].isdigit():
-                end += 1
-            if end - dot - 1 > 6:
-                text = text[: dot + 7] + text[end:]
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            raise ParseError(
-                f"field {field!r} is not an ISO-8601 timestamp: {_show(value)}"
-            ) from None
-    else:
-        raise ParseError(f"field {field!r} is not a timestamp: {_show(value)}")
-    if dt.year == _SENTINEL_YEAR:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)  # the gateway speaks UTC; a naive stamp is still UTC
-    try:
-        return dt.astimezone(UTC)
-    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past datetime.max in UTC
-        raise ParseError(f"field {field!r} is out of range: {_show(value)}") from None
-
-
-def _ts(d: Mapping[str, Any], key: str) -> datetime | None:
-    return parse_timestamp(d.get(key), key)
-
-
-def _mapping(payload: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(payload, Mapping):
-        raise ParseError(f"{what} payload is not an object: {type(payload).__name__}")
-    return payload
-
-
 # --- entity parsers (REST lists and hub pushes share them) ---------------------------------------
 
 
 def parse_account(payload: Any) -> AccountEvent:
-    d = _mapping(payload, "account")
-    balance = _float(d, "balance")
+    d = as_mapping(payload, "account")
+    balance = read_float(d, "balance")
     return AccountEvent(
-        account_id=_int(d, "id", "accountId"),
-        name=_str(d, "name", required=False),
+        account_id=read_int(d, "id", "accountId"),
+        name=read_str(d, "name", required=False),
         balance=balance,
-        can_trade=_bool(d, "canTrade"),
-        is_visible=_bool(d, "isVisible"),
-        simulated=_bool(d, "simulated"),
+        can_trade=read_bool(d, "canTrade"),
+        is_visible=read_bool(d, "isVisible"),
+        simulated=read_bool(d, "simulated"),
     )
 
 
 def parse_order(payload: Any) -> OrderEvent:
-    d = _mapping(payload, "order")
-    contract_id = _str(d, "contractId")
+    d = as_mapping(payload, "order")
+    contract_id = read_str(d, "contractId")
     assert contract_id is not None
     return OrderEvent(
-        order_id=_int(d, "id", "orderId"),
-        account_id=_int(d, "accountId"),
+        order_id=read_int(d, "id", "orderId"),
+        account_id=read_int(d, "accountId"),
         contract_id=contract_id,
-        status=_int(d, "status"),
-        type=_int(d, "type", required=False),
-        side=_int(d, "side"),
-        size=_int(d, "size", required=False),
-        symbol_id=_str(d, "symbolId", required=False),
-        created_at=_ts(d, "creationTimestamp"),
-        updated_at=_ts(d, "updateTimestamp"),
-        limit_price=_float(d, "limitPrice"),
-        stop_price=_float(d, "stopPrice"),
-        trail_price=_float(d, "trailPrice"),
-        fill_volume=_int(d, "fillVolume", required=False),
-        filled_price=_float(d, "filledPrice"),
-        custom_tag=_str(d, "customTag", required=False),
-        parent_order_id=_opt_int(d, "parentOrderId"),
-        linked_order_id=_opt_int(d, "linkedOrderId"),
+        status=read_int(d, "status"),
+        type=read_int(d, "type", required=False),
+        side=read_int(d, "side"),
+        size=read_int(d, "size", required=False),
+        symbol_id=read_str(d, "symbolId", required=False),
+        created_at=read_ts(d, "creationTimestamp"),
+        updated_at=read_ts(d, "updateTimestamp"),
+        limit_price=read_float(d, "limitPrice"),
+        stop_price=read_float(d, "stopPrice"),
+        trail_price=read_float(d, "trailPrice"),
+        fill_volume=read_int(d, "fillVolume", required=False),
+        filled_price=read_float(d, "filledPrice"),
+        custom_tag=read_str(d, "customTag", required=False),
+        parent_order_id=read_opt_int(d, "parentOrderId"),
+        linked_order_id=read_opt_int(d, "linkedOrderId"),
     )
 
 
 def parse_position(payload: Any) -> PositionEvent:
-    d = _mapping(payload, "position")
-    contract_id = _str(d, "contractId")
+    d = as_mapping(payload, "position")
+    contract_id = read_str(d, "contractId")
     assert contract_id is not None
-    size = _int(d, "size", required=False)
+    size = read_int(d, "size", required=False)
     if size < 0:
         raise ParseError(f"field 'size' is negative: {size}")
     return PositionEvent(
-        position_id=_int(d, "id", required=False),
-        account_id=_int(d, "accountId"),
+        position_id=read_int(d, "id", required=False),
+        account_id=read_int(d, "accountId"),
         contract_id=contract_id,
-        type=_int(d, "type", required=False),
+        type=read_int(d, "type", required=False),
         size=size,
-        average_price=_float(d, "averagePrice") or 0.0,
-        created_at=_ts(d, "creationTimestamp"),
-        display_name=_str(d, "contractDisplayName", required=False),
+        average_price=read_float(d, "averagePrice") or 0.0,
+        created_at=read_ts(d, "creationTimestamp"),
+        display_name=read_str(d, "contractDisplayName", required=False),
     )
 
 
 def parse_trade(payload: Any) -> TradeEvent:
-    d = _mapping(payload, "trade")
-    contract_id = _str(d, "contractId")
+    d = as_mapping(payload, "trade")
+    contract_id = read_str(d, "contractId")
     assert contract_id is not None
-    created_at = _ts(d, "creationTimestamp")
+    created_at = read_ts(d, "creationTimestamp")
     if created_at is None:
         raise ParseError("missing field 'creationTimestamp'")
-    voided = _bool(d, "voided")
+    voided = read_bool(d, "voided")
     return TradeEvent(
-        trade_id=_int(d, "id"),
-        account_id=_int(d, "accountId"),
+        trade_id=read_int(d, "id"),
+        account_id=read_int(d, "accountId"),
         contract_id=contract_id,
         created_at=created_at,
-        price=_req_float(d, "price"),
-        side=_int(d, "side"),
-        size=_int(d, "size"),
-        fees=_decimal(d, "fees") or Decimal(0),
-        pnl=_decimal(d, "profitAndLoss"),
+        price=read_req_float(d, "price"),
+        side=read_int(d, "side"),
+        size=read_int(d, "size"),
+        fees=read_decimal(d, "fees") or Decimal(0),
+        pnl=read_decimal(d, "profitAndLoss"),
         voided=bool(voided),
-        order_id=_opt_int(d, "orderId"),
+        order_id=read_opt_int(d, "orderId"),
     )
 
 
 def parse_quote(contract_id: Any, payload: Any) -> QuoteEvent:
     if not isinstance(contract_id, str) or not contract_id:
-        raise ParseError(f"quote contract id is not a string: {_show(contract_id)}")
-    d = _mapping(payload, "quote")
+        raise ParseError(f"quote contract id is not a string: {show(contract_id)}")
+    d = as_mapping(payload, "quote")
     return QuoteEvent(
         contract_id=contract_id,
-        last_price=_float(d, "lastPrice"),
-        bid=_float(d, "bestBid"),
-        ask=_float(d, "bestAsk"),
-        timestamp=_ts(d, "timestamp") or _ts(d, "lastUpdated"),
+        last_price=read_float(d, "lastPrice"),
+        bid=read_float(d, "bestBid"),
+        ask=read_float(d, "bestAsk"),
+        timestamp=read_ts(d, "timestamp") or read_ts(d, "lastUpdated"),
     )
 
 
@@ -459,16 +306,16 @@ def _items(payload: Any, what: str) -> Sequence[Any]:
 
 def parse_market_trades(contract_id: Any, payload: Any) -> list[MarketTradeEvent]:
     if not isinstance(contract_id, str) or not contract_id:
-        raise ParseError(f"trade contract id is not a string: {_show(contract_id)}")
+        raise ParseError(f"trade contract id is not a string: {show(contract_id)}")
     out = []
     for item in _items(payload, "market trade"):
-        d = _mapping(item, "market trade")
+        d = as_mapping(item, "market trade")
         out.append(
             MarketTradeEvent(
                 contract_id=contract_id,
-                price=_req_float(d, "price"),
-                volume=_int(d, "volume", required=False),
-                timestamp=_ts(d, "timestamp"),
+                price=read_req_float(d, "price"),
+                volume=read_int(d, "volume", required=False),
+                timestamp=read_ts(d, "timestamp"),
             )
         )
     return out
@@ -476,17 +323,17 @@ def parse_market_trades(contract_id: Any, payload: Any) -> list[MarketTradeEvent
 
 def parse_depth(contract_id: Any, payload: Any) -> list[DepthEvent]:
     if not isinstance(contract_id, str) or not contract_id:
-        raise ParseError(f"depth contract id is not a string: {_show(contract_id)}")
+        raise ParseError(f"depth contract id is not a string: {show(contract_id)}")
     out = []
     for item in _items(payload, "depth"):
-        d = _mapping(item, "depth")
+        d = as_mapping(item, "depth")
         out.append(
             DepthEvent(
                 contract_id=contract_id,
-                type=_int(d, "type", required=False),
-                price=_float(d, "price") or 0.0,
-                volume=_int(d, "volume", required=False),
-                timestamp=_ts(d, "timestamp"),
+                type=read_int(d, "type", required=False),
+                price=read_float(d, "price") or 0.0,
+                volume=read_int(d, "volume", required=False),
+                timestamp=read_ts(d, "timestamp"),
             )
         )
     return out
@@ -507,9 +354,9 @@ def unwrap_user_payload(argument: Any, _depth: int = 0) -> list[Mapping[str, Any
         for item in argument:
             out.extend(unwrap_user_payload(item, _depth + 1))
         return out
-    d = _mapping(argument, "user event")
+    d = as_mapping(argument, "user event")
     if "data" in d and "action" in d:
-        return [_mapping(d["data"], "user event data")]
+        return [as_mapping(d["data"], "user event data")]
     return [d]
 
 
@@ -525,7 +372,7 @@ def parse_user_push(target: str, arguments: Any) -> list[GatewayEvent]:
     """A user-hub invocation: signalrcore hands over the argument list."""
     parser = _USER_PARSERS.get(target) if isinstance(target, str) else None
     if parser is None:
-        raise ParseError(f"unknown user-hub event {_show(target)}")
+        raise ParseError(f"unknown user-hub event {show(target)}")
     if not isinstance(arguments, list | tuple) or not arguments:
         raise ParseError(f"{target} arrived without arguments")
     events: list[GatewayEvent] = []
@@ -542,7 +389,7 @@ def parse_market_push(target: str, arguments: Any) -> list[GatewayEvent]:
     """A market-hub invocation: ``[contractId, data]``."""
     if not isinstance(arguments, list | tuple) or len(arguments) < 2:
         raise ParseError(
-            f"{_show(target)} needs (contractId, data) arguments, got {_show(arguments)}"
+            f"{show(target)} needs (contractId, data) arguments, got {show(arguments)}"
         )
     contract_id, data = arguments[0], arguments[1]
     try:
@@ -554,7 +401,7 @@ def parse_market_push(target: str, arguments: Any) -> list[GatewayEvent]:
             return list(parse_depth(contract_id, data))
     except ParseError as exc:
         raise ParseError(f"{target}: {exc}") from None
-    raise ParseError(f"unknown market-hub event {_show(target)}")
+    raise ParseError(f"unknown market-hub event {show(target)}")
 
 
 def parse_push(hub: str, target: str, arguments: Any) -> list[GatewayEvent]:
@@ -562,4 +409,4 @@ def parse_push(hub: str, target: str, arguments: Any) -> list[GatewayEvent]:
         return parse_user_push(target, arguments)
     if hub == "market":
         return parse_market_push(target, arguments)
-    raise ParseError(f"unknown hub {_show(hub)}")
+    raise ParseError(f"unknown hub {show(hub)}")
