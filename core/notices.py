@@ -70,6 +70,32 @@ class EnforcementIssued:
 
 
 @dataclass(frozen=True, slots=True)
+class EnforcementDone:
+    """The gateway carried a command out (and, for closes and flattens, a re-read confirmed it)."""
+
+    command: EnforcementCommand
+    latency_ms: float  # from the triggering event entering the engine
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class EnforcementFailed:
+    """Critical: a command still fails after its retries. Repeats until resolved."""
+
+    command: EnforcementCommand
+    error: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class EnforcementRecovered:
+    """A command that had raised EnforcementFailed finally went through."""
+
+    command: EnforcementCommand
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
 class DailyReset:
     account_id: int
     trading_day: date  # the day that has just begun
@@ -93,6 +119,9 @@ Notice: TypeAlias = (
     | LossWarning
     | BreachDetected
     | EnforcementIssued
+    | EnforcementDone
+    | EnforcementFailed
+    | EnforcementRecovered
     | DailyReset
     | RuleError
 )
