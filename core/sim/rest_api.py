@@ -1,0 +1,287 @@
+"""The REST half of the simulated gateway: ``POST /api/<Controller>/<action>`` with the envelope.
+
+Order of checks per request mirrors what a client can observe live: scripted faults and delays
+first (they stand for the network and the load balancer), then the bearer token (bare 401), then
+the per-token rate limit (bare 429), then validation (400) and the business answer (200).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from core.sim.bars import UNIT_SECONDS, retrieve_bars
+from core.sim.exchange import SimExchange
+from core.sim.market import MarketSimulator
+from core.sim.models import Bracket, SimResult, parse_time
+from core.sim.security import FaultPlan, RateLimiter, TokenStore, bearer, normalize_path
+
+Body = Mapping[str, Any]
+Payload = dict[str, Any]
+Handler = Callable[[Body, str], Awaitable[Payload]]
+
+PUBLIC = {"auth/loginkey", "auth/loginapp", "status/ping"}
+_MISSING = object()
+
+
+class BadRequest(Exception):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+def envelope(success: bool = True, code: int = 0, message: str | None = None,
+             **payload: Any) -> Payload:
+    return {"success": success, "errorCode": code, "errorMessage": message, **payload}
+
+
+def from_result(result: SimResult, **payload: Any) -> Payload:
+    return envelope(result.success, result.error_code, result.error_message, **payload)
+
+
+def _field(body: Body, name: str, kind: type, *, required: bool = True) -> Any:
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise BadRequest(name, f"The {name} field is required.")
+        return None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+        raise BadRequest(name, f"The JSON value could not be converted to {kind.__name__}.")
+    return value
+
+
+def _time(body: Body, name: str, *, required: bool) -> datetime | None:
+    raw = body.get(name)
+    if raw is None:
+        if required:
+            raise BadRequest(name, f"The {name} field is required.")
+        return None
+    parsed = parse_time(raw)
+    if parsed is None:
+        raise BadRequest(name, "The JSON value could not be converted to System.DateTime.")
+    return parsed
+
+
+def _bracket(body: Body, name: str) -> Bracket | None:
+    raw = body.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise BadRequest(name, "The JSON value could not be converted to a bracket.")
+    return Bracket(_field(raw, "ticks", int), _field(raw, "type", int))
+
+
+class RestApi:
+    def __init__(self, exchange: SimExchange, market: MarketSimulator, tokens: TokenStore,
+                 limiter: RateLimiter, faults: FaultPlan, credentials: tuple[str, str],
+                 seed: int = 0) -> None:
+        self.exchange = exchange
+        self.market = market
+        self.tokens = tokens
+        self.limiter = limiter
+        self.faults = faults
+        self.credentials = credentials
+        self.seed = seed
+        self.requests = 0
+        self._routes: dict[str, Handler] = {
+            "auth/validate": self._validate, "auth/logout": self._logout,
+            "account/search": self._accounts,
+            "position/searchopen": self._positions, "position/closecontract": self._close,
+            "position/partialclosecontract": self._partial_close,
+            "order/search": self._orders, "order/searchopen": self._open_orders,
+            "order/place": self._place, "order/cancel": self._cancel, "order/modify": self._modify,
+            "trade/search": self._trades,
+            "contract/search": self._contract_search, "contract/searchbyid": self._contract_by_id,
+            "contract/available": self._contracts_available,
+            "history/retrievebars": self._bars,
+        }
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        path = normalize_path(request.match_info.get("tail", ""))
+        fault = self.faults.take(path)
+        if self.faults.delay_ms > 0:
+            await asyncio.sleep(self.faults.delay_ms / 1000)
+        if fault is not None:
+            return web.Response(status=fault)
+        if path == "status/ping":
+            return web.Response(text="pong") if request.method == "GET" else web.Response(status=405)
+        if request.method != "POST":
+            return web.Response(status=405)
+        if path not in PUBLIC and path not in self._routes:
+            return web.Response(status=404)
+        token = bearer(request.headers.get("Authorization"))
+        username = self.tokens.username(token)
+        if path not in PUBLIC:
+            if username is None or token is None:
+                return web.Response(status=401)
+            if not self.limiter.allow(token, path):
+                return web.Response(status=429)
+        try:
+            raw = await request.text()
+            body = json.loads(raw) if raw.strip() else {}
+            if not isinstance(body, dict):
+                raise BadRequest("$", "The request body must be a JSON object.")
+            if path == "auth/loginkey":
+                return web.json_response(self._login(body, "apiKey"))
+            if path == "auth/loginapp":
+                return web.json_response(self._login(body, "password"))
+            assert token is not None
+            return web.json_response(await self._routes[path](body, token))
+        except (ValueError, BadRequest) as exc:
+            name = exc.name if isinstance(exc, BadRequest) else "$"
+            return web.json_response(status=400, data={
+                "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+                "title": "One or more validation errors occurred.", "status": 400,
+                "errors": {name: [str(exc)]},
+            })
+
+    # ------------------------------------------------------------------ auth
+    def _login(self, body: Body, secret_field: str) -> Payload:
+        user = _field(body, "userName", str)
+        secret = _field(body, secret_field, str)
+        if (user, secret) != self.credentials:
+            return envelope(False, 3, "Invalid credentials", token=None)
+        return envelope(token=self.tokens.issue(user))
+
+    async def _validate(self, body: Body, token: str) -> Payload:
+        user = self.tokens.username(token) or ""
+        return envelope(newToken=self.tokens.issue(user))
+
+    async def _logout(self, body: Body, token: str) -> Payload:
+        self.tokens.revoke(token)
+        return envelope()
+
+    # ------------------------------------------------------------------ accounts and positions
+    async def _accounts(self, body: Body, token: str) -> Payload:
+        only_active = _field(body, "onlyActiveAccounts", bool)
+        rows = [a.payload() for a in self.exchange.accounts.values()
+                if a.active or not only_active]
+        return envelope(accounts=rows)
+
+    def _account(self, body: Body) -> int | None:
+        account_id: int = _field(body, "accountId", int)
+        return account_id if account_id in self.exchange.accounts else None
+
+    async def _positions(self, body: Body, token: str) -> Payload:
+        account_id = self._account(body)
+        if account_id is None:
+            return envelope(False, 1, "Account not found", positions=[])
+        rows = [p.payload(stream=False) for p in self.exchange.positions(account_id)]
+        return envelope(positions=rows)
+
+    async def _close(self, body: Body, token: str) -> Payload:
+        account_id: int = _field(body, "accountId", int)
+        contract_id: str = _field(body, "contractId", str)
+        return from_result(self.exchange.close_position(account_id, contract_id))
+
+    async def _partial_close(self, body: Body, token: str) -> Payload:
+        account_id: int = _field(body, "accountId", int)
+        contract_id: str = _field(body, "contractId", str)
+        size: int = _field(body, "size", int)
+        return from_result(self.exchange.partial_close_position(account_id, contract_id, size))
+
+    # ------------------------------------------------------------------ orders and trades
+    def _window(self, body: Body) -> tuple[datetime, datetime | None]:
+        start = _time(body, "startTimestamp", required=True)
+        assert start is not None
+        return start, _time(body, "endTimestamp", required=False)
+
+    async def _orders(self, body: Body, token: str) -> Payload:
+        account_id = self._account(body)
+        start, end = self._window(body)
+        if account_id is None:
+            return envelope(False, 1, "Account not found", orders=[])
+        rows = [o.payload(stream=False) for o in self.exchange.orders(account_id)
+                if o.status != 8 and o.created >= start and (end is None or o.created <= end)]
+        return envelope(orders=rows)
+
+    async def _open_orders(self, body: Body, token: str) -> Payload:
+        account_id = self._account(body)
+        if account_id is None:
+            return envelope(False, 1, "Account not found", orders=[])
+        rows = [o.payload(stream=False) for o in self.exchange.open_orders(account_id)]
+        return envelope(orders=rows)
+
+    async def _place(self, body: Body, token: str) -> Payload:
+        result = self.exchange.place_order(
+            _field(body, "accountId", int), _field(body, "contractId", str),
+            _field(body, "type", int), _field(body, "side", int), _field(body, "size", int),
+            limit_price=_field(body, "limitPrice", float, required=False),
+            stop_price=_field(body, "stopPrice", float, required=False),
+            trail_price=_field(body, "trailPrice", float, required=False),
+            custom_tag=_field(body, "customTag", str, required=False),
+            stop_loss_bracket=_bracket(body, "stopLossBracket"),
+            take_profit_bracket=_bracket(body, "takeProfitBracket"),
+        )
+        return from_result(result, orderId=result.order_id)
+
+    async def _cancel(self, body: Body, token: str) -> Payload:
+        return from_result(self.exchange.cancel_order(
+            _field(body, "accountId", int), _field(body, "orderId", int)))
+
+    async def _modify(self, body: Body, token: str) -> Payload:
+        return from_result(self.exchange.modify_order(
+            _field(body, "accountId", int), _field(body, "orderId", int),
+            size=_field(body, "size", int, required=False),
+            limit_price=_field(body, "limitPrice", float, required=False),
+            stop_price=_field(body, "stopPrice", float, required=False),
+            trail_price=_field(body, "trailPrice", float, required=False),
+        ))
+
+    async def _trades(self, body: Body, token: str) -> Payload:
+        account_id = self._account(body)
+        start, end = self._window(body)
+        if account_id is None:
+            return envelope(False, 1, "Account not found", trades=[])
+        rows = [t.payload(stream=False) for t in reversed(self.exchange.trades(account_id))
+                if t.created >= start and (end is None or t.created <= end)]
+        return envelope(trades=rows)  # newest first, as live
+
+    # ------------------------------------------------------------------ contracts and history
+    async def _contract_search(self, body: Body, token: str) -> Payload:
+        text: str = _field(body, "searchText", str)
+        _field(body, "live", bool)
+        return envelope(contracts=[c.payload() for c in self.exchange.search_contracts(text)])
+
+    async def _contract_by_id(self, body: Body, token: str) -> Payload:
+        contract = self.exchange.contracts.get(_field(body, "contractId", str))
+        if contract is None:
+            return envelope(False, 1, "Contract not found", contract=None)
+        return envelope(contract=contract.payload())
+
+    async def _contracts_available(self, body: Body, token: str) -> Payload:
+        _field(body, "live", bool)
+        rows = [c.payload() for c in self.exchange.contracts.values() if c.active]
+        return envelope(contracts=rows)
+
+    async def _bars(self, body: Body, token: str) -> Payload:
+        contract = self.exchange.contracts.get(_field(body, "contractId", str))
+        start = _time(body, "startTime", required=True)
+        end = _time(body, "endTime", required=True)
+        unit, unit_number = _field(body, "unit", int), _field(body, "unitNumber", int)
+        limit: int = _field(body, "limit", int)
+        include_partial = bool(_field(body, "includePartialBar", bool, required=False))
+        assert start is not None and end is not None
+        if contract is None:
+            return envelope(False, 1, "Contract not found", bars=[])
+        if unit not in UNIT_SECONDS:
+            return envelope(False, 2, "Invalid unit", bars=[])
+        if unit_number < 1:
+            return envelope(False, 3, "Invalid unit number", bars=[])
+        if limit < 1:
+            return envelope(False, 4, "Invalid limit", bars=[])
+        last = (self.market.last_price(contract.id) if contract.id in self.market.contract_ids
+                else self.exchange.quote(contract.id).last)
+        bars = retrieve_bars(contract, last, start=start, end=end, unit=unit,
+                             unit_number=unit_number, limit=limit,
+                             include_partial=include_partial, now=self.exchange.now(),
+                             seed=self.seed)
+        return envelope(bars=bars)
