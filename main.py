@@ -27,15 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     from core.config import ConfigError, load_config
 
     try:
-        load_config(args.config)
+        config = load_config(args.config)
     except ConfigError as exc:
         print(f"bad config: {exc}", file=sys.stderr)
         return 2
-    print(
-        "The rule engine is built, but the gateway connection and the tray app are not yet: "
-        "nothing to run.",
-        file=sys.stderr,
-    )
+    if args.headless:
+        import asyncio
+
+        from core.headless import run_headless
+
+        return asyncio.run(run_headless(config, demo=args.demo))
+    print("The tray app is not built yet: run with --headless (add --demo to try it).", file=sys.stderr)
     return 1
 
 

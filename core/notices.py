@@ -102,6 +102,21 @@ class DailyReset:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountStatusChanged:
+    """starting → reconciling → protected; reconnecting after any connection loss."""
+
+    account_id: int
+    status: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HubStatusChanged:
+    hub: str  # "user" or "market"
+    state: str  # connecting, connected, disconnected, stopped
+
+
+@dataclass(frozen=True, slots=True)
 class RuleError:
     """A rule raised: logged and reported, never fatal."""
 
@@ -123,5 +138,7 @@ Notice: TypeAlias = (
     | EnforcementFailed
     | EnforcementRecovered
     | DailyReset
+    | AccountStatusChanged
+    | HubStatusChanged
     | RuleError
 )
