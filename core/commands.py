@@ -65,6 +65,17 @@ EnforcementCommand: TypeAlias = (
 )
 
 
+# Names used in the enforcement log and in log lines, one per command type.
+ACTIONS: dict[type, str] = {
+    CloseContract: "close_contract",
+    PartialClose: "partial_close",
+    CancelOrder: "cancel_order",
+    Flatten: "flatten",
+    ModifyStop: "modify_stop",
+    PlaceStop: "place_stop",
+}
+
+
 class EnforcementPort(Protocol):
     """Where commands go. The gateway executor implements it; tests record."""
 
@@ -74,7 +85,7 @@ class EnforcementPort(Protocol):
 class RecordingPort:
     """Keeps every command with the perf_counter() time it arrived."""
 
-    def __init__(self, clock_fn: object = None) -> None:
+    def __init__(self) -> None:
         import time
 
         self._perf = time.perf_counter

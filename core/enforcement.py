@@ -25,6 +25,7 @@ from typing import Any
 from core.bus import EventBus
 from core.clock import Clock
 from core.commands import (
+    ACTIONS,
     CancelOrder,
     CloseContract,
     EnforcementCommand,
@@ -49,14 +50,6 @@ log = logging.getLogger("core.enforcement")
 Sleep = Callable[[float], Awaitable[None]]
 Key = tuple[Any, ...]
 
-ACTIONS: dict[type, str] = {
-    CloseContract: "close_contract",
-    PartialClose: "partial_close",
-    CancelOrder: "cancel_order",
-    Flatten: "flatten",
-    ModifyStop: "modify_stop",
-    PlaceStop: "place_stop",
-}
 _VERBS = {
     "close_contract": "close",
     "partial_close": "partial close",

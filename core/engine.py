@@ -19,14 +19,9 @@ from typing import Any
 from core.bus import EventBus
 from core.clock import Clock
 from core.commands import (
-    CancelOrder,
-    CloseContract,
+    ACTIONS,
     EnforcementCommand,
     EnforcementPort,
-    Flatten,
-    ModifyStop,
-    PartialClose,
-    PlaceStop,
 )
 from core.config.models import AppConfig
 from core.events import (
@@ -151,14 +146,14 @@ class Engine:
         self.pnl.restore(trades)
         self.contracts.restore(self.store.load_contracts())
         self.resets.restore(self.store.load_resets())
+        for account_id in self.resets.due(now):
+            log.info("account %s missed its daily reset while stopped: running it now", account_id)
+            self._run_reset(account_id, now)
         self.counter.restore(trades, now)
         self.mirror.restore(self.store.load_positions(), self.store.load_orders())
         # The symbol may have been unblocked while the app was stopped (even with no position
         # left, so the account need not be in the mirror).
         self._release_unblocked_symbols({sl.account_id for sl in symbol_locks})
-        for account_id in self.resets.due(now):
-            log.info("account %s missed its daily reset while stopped: running it now", account_id)
-            self._run_reset(account_id, now)
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -340,7 +335,7 @@ class Engine:
                 at=self.clock.now(),
                 account_id=command.account_id,
                 rule_id=command.rule_id,
-                action=_ACTION_NAMES[type(command)],
+                action=ACTIONS[type(command)],
                 reason=command.reason,
                 outcome="issued",
                 details=_details(command),
@@ -413,14 +408,6 @@ def _extends(new: datetime | None, old: datetime | None) -> bool:
     return old is not None and new > old
 
 
-_ACTION_NAMES: dict[type, str] = {
-    CloseContract: "close_contract",
-    PartialClose: "partial_close",
-    CancelOrder: "cancel_order",
-    Flatten: "flatten",
-    ModifyStop: "modify_stop",
-    PlaceStop: "place_stop",
-}
 
 
 def _details(command: EnforcementCommand) -> dict[str, Any]:

@@ -58,7 +58,8 @@ shift || true
 install_system_packages
 setup_venv
 case "$cmd" in
-    demo) exec .venv/bin/python main.py --demo "$@" ;;
+    # Headless until the tray app lands; Ctrl-C stops it cleanly.
+    demo) exec .venv/bin/python main.py --headless --demo "$@" ;;
     test) exec .venv/bin/python -m pytest "$@" ;;
     bench) exec .venv/bin/python -m bench "$@" ;;
     *) echo "usage: bash scripts/run.sh demo|test|bench [args...]" >&2; exit 2 ;;
