@@ -1,0 +1,404 @@
+"""Tray messages for what the trader must know now: locks, warnings, enforcement trouble, the link.
+
+Notices arrive through :class:`gui.bridge.CoreBridge` (so always on the GUI thread). Where there
+is no system tray, the same messages go to a small always-on-top window that never takes focus
+from the trading platform and never runs a nested event loop. Time for the alarm repeat and the
+connection rate limit comes from an injected monotonic clock, so tests drive it by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSystemTrayIcon, QVBoxLayout, QWidget
+
+from core.commands import CancelOrder, CloseContract, EnforcementCommand, Flatten, PartialClose
+from core.modules.lockouts import LockKind
+from core.notices import (
+    AccountStatusChanged,
+    EnforcementDone,
+    EnforcementFailed,
+    EnforcementRecovered,
+    HubStatusChanged,
+    LockCleared,
+    LockSet,
+    LossWarning,
+    SymbolLockCleared,
+    SymbolLockSet,
+)
+from core.rules.base import money
+from gui.bridge import CoreBridge
+from gui.tray import format_duration
+
+INFO, WARNING, CRITICAL = "info", "warning", "critical"
+_TRAY_ICONS = {
+    INFO: QSystemTrayIcon.MessageIcon.Information,
+    WARNING: QSystemTrayIcon.MessageIcon.Warning,
+    CRITICAL: QSystemTrayIcon.MessageIcon.Critical,
+}
+_HUB_WORDS = {"user": "account updates", "market": "market data"}
+_VERBS = {"CloseContract": "close", "PartialClose": "partial close", "CancelOrder": "cancel",
+          "Flatten": "flatten", "ModifyStop": "move the stop", "PlaceStop": "place a stop"}
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One message as the trader saw it (tray balloon or fallback window)."""
+
+    kind: str  # lock, unlock, cooldown, cooldown_end, symbol_lock, symbol_unlock, loss_warning,
+    #            enforcement_failed, enforcement_resolved, connection_lost, connection_restored
+    title: str
+    body: str
+    level: str  # info, warning, critical
+    channel: str  # tray, window
+    at: float  # the notifier's monotonic clock
+    account_id: int | None = None
+
+
+AlarmKey = tuple[str, int, str, int]
+
+
+def _alarm_key(command: EnforcementCommand) -> AlarmKey:
+    # Not the command itself: a retry of "close X" carries a new reason or timestamp.
+    return (type(command).__name__, command.account_id, getattr(command, "contract_id", ""),
+            getattr(command, "order_id", 0))
+
+
+@dataclass(slots=True)
+class _Alarm:
+    notice: EnforcementFailed
+    last_shown: float
+
+
+class PopupWindow(QWidget):
+    """The no-tray stand-in: newest messages on top, critical ones stay until dismissed."""
+
+    MAX_ENTRIES = 5
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
+        self.setWindowTitle("Risk Manager")
+        # A trader may be typing an order: showing a notice must not steal the keyboard.
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setMinimumWidth(340)
+        self._layout = QVBoxLayout(self)
+        self._entries: list[tuple[Shown, QFrame]] = []
+        dismiss = QPushButton("Dismiss", self)
+        dismiss.clicked.connect(self.dismiss)
+        self._layout.addWidget(dismiss, alignment=Qt.AlignmentFlag.AlignRight)
+        self._auto_hide = QTimer(self)
+        self._auto_hide.setSingleShot(True)
+        self._auto_hide.timeout.connect(self._maybe_hide)
+
+    def add(self, shown: Shown, msecs: int) -> None:
+        frame = QFrame(self)
+        frame.setObjectName(shown.level)
+        colour = {CRITICAL: "#d3302f", WARNING: "#f0a020"}.get(shown.level, "#2e9d4a")
+        frame.setStyleSheet(f"QFrame#{shown.level} {{ border-left: 4px solid {colour}; }}")
+        box = QVBoxLayout(frame)
+        for text, bold in ((shown.title, True), (shown.body, False)):
+            label = QLabel(text, frame)
+            label.setTextFormat(Qt.TextFormat.PlainText)  # gateway errors may contain "<"
+            label.setWordWrap(True)
+            font = label.font()
+            font.setBold(bold)
+            label.setFont(font)
+            box.addWidget(label)
+        self._layout.insertWidget(0, frame)
+        self._entries.insert(0, (shown, frame))
+        for _old, old_frame in self._entries[self.MAX_ENTRIES:]:
+            old_frame.deleteLater()
+        del self._entries[self.MAX_ENTRIES:]
+        self.adjustSize()
+        self._place()
+        self.show()
+        self.raise_()
+        self._auto_hide.start(msecs)
+
+    def messages(self) -> list[Shown]:
+        return [shown for shown, _ in self._entries]
+
+    def dismiss(self) -> None:
+        for _shown, frame in self._entries:
+            frame.deleteLater()
+        self._entries.clear()
+        self.hide()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        # Closed by hand means "seen": do not bring these back with the next message.
+        self.dismiss()
+        super().closeEvent(event)
+
+    def _maybe_hide(self) -> None:
+        if not any(shown.level == CRITICAL for shown in self.messages()):
+            self.dismiss()
+
+    def _place(self) -> None:
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        self.move(area.right() - self.width() - 16, area.bottom() - self.height() - 16)
+
+
+class Notifier(QObject):
+    shown = Signal(object)  # a Shown, after it was displayed
+
+    def __init__(
+        self,
+        bridge: CoreBridge | None = None,
+        tray: QSystemTrayIcon | None = None,
+        *,
+        zone: str | ZoneInfo = "America/Chicago",
+        monotonic: Callable[[], float] = time.monotonic,
+        alarm_every: float = 60.0,
+        flap_window: float = 60.0,
+        use_tray: bool | None = None,
+        message_ms: int = 8000,
+        critical_ms: int = 20000,
+        tick_ms: int = 1000,
+        history_limit: int = 500,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._bridge = bridge
+        self._tray = tray
+        self.zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+        self._monotonic = monotonic
+        self.alarm_every = alarm_every
+        self.flap_window = flap_window
+        self._use_tray = use_tray
+        self._message_ms, self._critical_ms = message_ms, critical_ms
+        self._history_limit = history_limit
+        self.history: list[Shown] = []
+        self._window: PopupWindow | None = None
+        self._names: dict[int, str] = {}
+        self._alarms: dict[AlarmKey, _Alarm] = {}
+        # Connection: the real state, and what the trader was last told about it.
+        self._accounts: dict[int, str] = {}
+        self._was_protected: set[int] = set()
+        self._hubs: dict[str, str] = {}
+        self._hub_was_connected: set[str] = set()
+        self._told_up = True  # nothing said yet: starting up is not "lost"
+        self._actually_up = True
+        self._last_lost_at: float | None = None
+        self._drops = 0
+        if bridge is not None:
+            bridge.notice.connect(self.on_notice)
+        self._timer = QTimer(self)
+        self._timer.setInterval(tick_ms)
+        self._timer.timeout.connect(self.tick)
+        self._timer.start()
+
+    # --- input --------------------------------------------------------------------------------
+
+    @Slot(object)
+    def on_notice(self, notice: Any) -> None:
+        if isinstance(notice, AccountStatusChanged):
+            if notice.name:
+                self._names[notice.account_id] = notice.name
+            self._accounts[notice.account_id] = notice.status
+            if notice.status == "protected":
+                self._was_protected.add(notice.account_id)
+            self._connection_changed()
+        elif isinstance(notice, HubStatusChanged):
+            self._hubs[notice.hub] = notice.state
+            if notice.state == "connected":
+                self._hub_was_connected.add(notice.hub)
+            self._connection_changed()
+        elif isinstance(notice, LockSet):
+            self._lock_set(notice)
+        elif isinstance(notice, LockCleared):
+            lock = notice.lock
+            if lock.kind is LockKind.COOLDOWN:
+                self._show("cooldown_end", f"Cooldown over: {lock.rule_id}",
+                           f"{self._account(lock.account_id)}: trading allowed again.", INFO, lock.account_id)
+            else:
+                self._show("unlock", f"Lock lifted: {lock.rule_id}",
+                           f"{self._account(lock.account_id)}: trading allowed again ({notice.why}).",
+                           INFO, lock.account_id)
+        elif isinstance(notice, SymbolLockSet):
+            blocked = notice.lock
+            self._show("symbol_lock", f"{blocked.symbol} blocked: {blocked.rule_id}",
+                       f"{self._account(blocked.account_id)}: {blocked.reason}", WARNING, blocked.account_id)
+        elif isinstance(notice, SymbolLockCleared):
+            freed = notice.lock
+            self._show("symbol_unlock", f"{freed.symbol} unblocked",
+                       f"{self._account(freed.account_id)}: {freed.symbol} may be traded again.", INFO,
+                       freed.account_id)
+        elif isinstance(notice, LossWarning):
+            self._show("loss_warning", f"Daily loss at {notice.fraction:.0%} of the limit",
+                       f"{self._account(notice.account_id)}: realized {money(notice.net)} today; "
+                       f"the limit is {money(-notice.limit)}.", WARNING, notice.account_id)
+        elif isinstance(notice, EnforcementFailed):
+            self._enforcement_failed(notice)
+        elif isinstance(notice, EnforcementDone | EnforcementRecovered):
+            self._enforcement_resolved(notice.command, notice.attempts)
+
+    def tick(self) -> None:
+        """Repeat unresolved alarms; tell a connection loss that the rate limit held back."""
+        now = self._monotonic()
+        for alarm in list(self._alarms.values()):
+            if now - alarm.last_shown >= self.alarm_every:
+                alarm.last_shown = now
+                self._show_alarm(alarm.notice, repeat=True)
+        self._connection_changed()
+
+    # --- locks --------------------------------------------------------------------------------
+
+    def _when(self, at: datetime) -> str:
+        local = at.astimezone(self.zone)
+        return f"{local:%a %d %b %H:%M} {local.tzname()}"
+
+    def _lock_set(self, notice: LockSet) -> None:
+        lock = notice.lock
+        who = self._account(lock.account_id)
+        if lock.kind is LockKind.COOLDOWN:
+            length = "" if lock.until is None else " " + format_duration(
+                (lock.until - lock.locked_at).total_seconds())
+            until = "" if lock.until is None else f"\nTrading allowed again at {self._when(lock.until)}."
+            self._show("cooldown", f"Cooldown{length}: {lock.rule_id}", f"{who}: {lock.reason}{until}",
+                       WARNING, lock.account_id)
+            return
+        until = ("until the gateway allows trading again" if lock.until is None
+                 else f"until {self._when(lock.until)}")
+        self._show("lock", f"Locked: {lock.rule_id}",
+                   f"{who}: {lock.reason}\nPositions closed; no trading {until}.", WARNING, lock.account_id)
+
+    # --- enforcement alarms -------------------------------------------------------------------
+
+    def _enforcement_failed(self, notice: EnforcementFailed) -> None:
+        key = _alarm_key(notice.command)
+        alarm = self._alarms.get(key)
+        if alarm is not None:
+            alarm.notice = notice  # core's own repeat: keep the latest error, the timer repeats
+            return
+        self._alarms[key] = _Alarm(notice, self._monotonic())
+        self._show_alarm(notice, repeat=False)
+
+    def _show_alarm(self, notice: EnforcementFailed, repeat: bool) -> None:
+        c = notice.command
+        what = _describe(c)
+        still = "STILL FAILING" if repeat else "ENFORCEMENT FAILED"
+        self._show("enforcement_failed", f"{still}: {c.rule_id}",
+                   f"{self._account(c.account_id)}: could not {what} after {notice.attempts} "
+                   f"attempts ({notice.error}). Still retrying: check your positions on the platform.",
+                   CRITICAL, c.account_id)
+
+    def _enforcement_resolved(self, command: EnforcementCommand, attempts: int) -> None:
+        key = _alarm_key(command)
+        # A finished flatten leaves the account flat with no orders: every alarm on it is moot.
+        done = [k for k in self._alarms
+                if k == key or (isinstance(command, Flatten) and k[1] == command.account_id)]
+        for k in done:
+            del self._alarms[k]
+        if done:
+            self._show("enforcement_resolved", f"Enforcement went through: {command.rule_id}",
+                       f"{self._account(command.account_id)}: {_describe(command)} done after "
+                       f"{attempts} attempts.", INFO, command.account_id)
+
+    def active_alarms(self) -> int:
+        return len(self._alarms)
+
+    # --- connection (rate limited) ------------------------------------------------------------
+
+    def _connection_up(self) -> bool:
+        accounts_down = any(a in self._was_protected and s != "protected" for a, s in self._accounts.items())
+        hubs_down = any(h in self._hub_was_connected and s not in ("connected", "stopped")
+                        for h, s in self._hubs.items())
+        return not (accounts_down or hubs_down)
+
+    def _connection_changed(self) -> None:
+        up = self._connection_up()
+        if up != self._actually_up:
+            self._actually_up = up
+            if not up:
+                self._drops += 1
+        if up == self._told_up:
+            return
+        now = self._monotonic()
+        if up:
+            # Always allowed: it closes the pair whose "lost" the trader has seen.
+            self._told_up = True
+            self._show("connection_restored", "Connection restored",
+                       "Accounts reconciled and protected again.", INFO)
+            return
+        if self._last_lost_at is not None and now - self._last_lost_at < self.flap_window:
+            return  # flapping: tick() tells the state that holds once the window has passed
+        self._told_up = False
+        self._last_lost_at = now
+        drops = f" It dropped {self._drops} times recently." if self._drops > 1 else ""
+        self._drops = 0
+        self._show("connection_lost", "Connection lost",
+                   f"{self._down_parts()}: rules cannot act until it is back.{drops} Reconnecting…",
+                   WARNING)
+
+    def _down_parts(self) -> str:
+        hubs = [_HUB_WORDS.get(h, h) for h in sorted(self._hubs)
+                if h in self._hub_was_connected and self._hubs[h] not in ("connected", "stopped")]
+        if hubs:
+            return f"No {' and '.join(hubs)} from the gateway"
+        accounts = [self._account(a) for a, s in sorted(self._accounts.items())
+                    if a in self._was_protected and s != "protected"]
+        return f"Not protected: {', '.join(accounts)}"
+
+    # --- output -------------------------------------------------------------------------------
+
+    def _account(self, account_id: int) -> str:
+        name = self._names.get(account_id)
+        return f"{name} ({account_id})" if name else f"Account {account_id}"
+
+    @property
+    def uses_tray(self) -> bool:
+        if self._tray is None:
+            return False
+        if self._use_tray is not None:
+            return self._use_tray
+        return QSystemTrayIcon.isSystemTrayAvailable()
+
+    @property
+    def window(self) -> PopupWindow | None:
+        return self._window
+
+    def _show(self, kind: str, title: str, body: str, level: str, account_id: int | None = None) -> None:
+        tray = self.uses_tray
+        shown = Shown(kind, title, body, level, "tray" if tray else "window", self._monotonic(), account_id)
+        self.history.append(shown)
+        del self.history[: -self._history_limit]
+        msecs = self._critical_ms if level == CRITICAL else self._message_ms
+        if tray and self._tray is not None:
+            self._tray.showMessage(title, body, _TRAY_ICONS[level], msecs)
+        else:
+            if self._window is None:
+                self._window = PopupWindow()
+            self._window.add(shown, msecs)
+        self.shown.emit(shown)
+
+    def close(self) -> None:
+        """Before core stops: shutdown's disconnects are not news."""
+        self._timer.stop()
+        if self._bridge is not None:
+            with contextlib.suppress(RuntimeError):  # the bridge may already be gone
+                self._bridge.notice.disconnect(self.on_notice)
+            self._bridge = None
+        if self._window is not None:
+            self._window.dismiss()
+            self._window.deleteLater()
+            self._window = None
+
+
+def _describe(command: EnforcementCommand) -> str:
+    verb = _VERBS.get(type(command).__name__, "enforce")
+    if isinstance(command, CloseContract | PartialClose):
+        return f"{verb} {command.contract_id}"
+    if isinstance(command, CancelOrder):
+        return f"{verb} order {command.order_id}"
+    return verb
