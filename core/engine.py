@@ -109,7 +109,10 @@ class Engine:
     def apply_config(self, config: AppConfig) -> None:
         """Swap the rule set. (Whether a loosening may apply now is the caller's decision.)"""
         self.config = config
-        self.protected: set[int] | None = set(config.general.accounts) or None
+        general = config.general
+        if (general.reset_time, general.timezone) != (self.calendar.reset_time, self.calendar.zone.key):
+            self.calendar.reconfigure(general.reset_time, general.timezone)
+        self.protected: set[int] | None = set(general.accounts) or None
         self.rules: list[Rule[Any]] = build_rules(config.rules)
         self._by_kind: dict[type, list[Rule[Any]]] = {}
         for rule in self.rules:

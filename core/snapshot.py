@@ -23,7 +23,10 @@ class LimitUsage:
 
     @property
     def fraction(self) -> float:
-        return 0.0 if self.limit <= 0 else max(0.0, self.used / self.limit)
+        if self.limit <= 0:
+            # A zero limit (max_contracts 0, a blocked symbol) is fully used by any exposure.
+            return 1.0 if self.used > 0 else 0.0
+        return max(0.0, self.used / self.limit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,14 @@ class TradingCalendar:
         never = datetime.min.replace(tzinfo=UTC)
         self._cache: tuple[datetime, datetime, date | None] = (never, never, None)
 
+    def reconfigure(self, reset_time: time, zone: ZoneInfo | str) -> None:
+        """Move the reset (a config change applied at a reset); every module sharing this
+        calendar sees the new trading day at once."""
+        self.reset_time = reset_time
+        self.zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+        never = datetime.min.replace(tzinfo=UTC)
+        self._cache = (never, never, None)
+
     def trading_day(self, at: datetime) -> date:
         # Hot path (every trade, every tick): answer from the cached bounds when possible.
         cache_start, cache_end, cache_day = self._cache

@@ -78,11 +78,10 @@ def dump_config(config: AppConfig) -> str:
     return tomli_w.dumps(data)
 
 
-def save_config(config: AppConfig, path: Path) -> None:
-    """Write atomically: a crash mid-write must never leave a half config behind."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write-then-rename: a crash mid-write must never leave a half file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = dump_config(config)
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -92,3 +91,7 @@ def save_config(config: AppConfig, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_config(config: AppConfig, path: Path) -> None:
+    write_text_atomic(path, dump_config(config))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -52,6 +52,9 @@ class PnlTracker:
         self._days: dict[tuple[int, date], DayPnl] = {}
         self._seen: dict[int, tuple[TradeEvent, date]] = {}
         self._floor: date | None = None  # days before this were pruned: ignore, don't recount
+        # Cumulative series per (account, day), rebuilt only after that day's trades change:
+        # the dashboard asks several times a second and trades are rare by comparison.
+        self._series: dict[tuple[int, date], tuple[tuple[datetime, Decimal], ...]] = {}
 
     def apply(
         self, trade: TradeEvent, then: Callable[[PnlUpdate], None] | None = None
@@ -81,6 +84,7 @@ class PnlTracker:
         return update
 
     def _add(self, trade: TradeEvent, day: date, sign: int) -> None:
+        self._series.pop((trade.account_id, day), None)
         totals = self._days.setdefault((trade.account_id, day), DayPnl())
         totals.gross += sign * (trade.pnl or ZERO)
         totals.fees += sign * trade.fees
@@ -92,6 +96,33 @@ class PnlTracker:
 
     def day_totals(self, account_id: int, day: date) -> DayPnl:
         return self._days.get((account_id, day)) or DayPnl()
+
+    def day_trades(self, account_id: int, day: date) -> list[TradeEvent]:
+        """The day's counted (non-voided) trades in time order; ties keep the gateway's id order."""
+        trades = [
+            t
+            for t, d in self._seen.values()
+            if d == day and t.account_id == account_id and not t.voided
+        ]
+        trades.sort(key=lambda t: (t.created_at, t.trade_id))
+        return trades
+
+    def day_series(self, account_id: int, day: date) -> tuple[tuple[datetime, Decimal], ...]:
+        """Net realized P&L after each of the day's trades, in time order (one point a trade).
+
+        The last point equals :meth:`realized` for the day. Summed in Decimal so the curve
+        ends exactly where the day's total does.
+        """
+        key = (account_id, day)
+        series = self._series.get(key)
+        if series is None:
+            running = ZERO
+            points = []
+            for trade in self.day_trades(account_id, day):
+                running += trade.net_pnl
+                points.append((trade.created_at, running))
+            series = self._series[key] = tuple(points)
+        return series
 
     def seen(self, trade_id: int) -> bool:
         return trade_id in self._seen
@@ -115,6 +146,7 @@ class PnlTracker:
     def prune(self, keep_from: date) -> None:
         """Forget days before ``keep_from`` (their rows stay on disk)."""
         self._floor = keep_from
+        self._series.clear()
         self._days = {k: v for k, v in self._days.items() if k[1] >= keep_from}
         self._seen = {k: v for k, v in self._seen.items() if v[1] >= keep_from}
 

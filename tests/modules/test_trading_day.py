@@ -203,3 +203,12 @@ def test_zone_key_given_as_zoneinfo_or_string() -> None:
     at = utc(2026, 8, 17, 21, 59)
     assert a.trading_day(at) == b.trading_day(at) == date(2026, 8, 17)
     assert a.zone.key == b.zone.key == "America/Chicago"
+
+
+def test_reconfiguring_the_reset_moves_the_trading_day_at_once() -> None:
+    calendar = TradingCalendar(time(17, 0), "America/Chicago")
+    at = datetime(2026, 8, 19, 21, 30, tzinfo=UTC)  # 16:30 CDT: still Wednesday's day
+    assert calendar.trading_day(at) == date(2026, 8, 19)
+    calendar.reconfigure(time(16, 0), "America/Chicago")
+    assert calendar.trading_day(at) == date(2026, 8, 20)
+    assert calendar.next_reset(at) == datetime(2026, 8, 20, 21, 0, tzinfo=UTC)
