@@ -24,6 +24,9 @@ class CloseContract(_Command):
 class PartialClose(_Command):
     contract_id: str
     size: int  # contracts to close, positive
+    # The signed size the engine saw when it decided: lets the executor send at once and
+    # verify afterwards instead of reading the position first (0 = unknown: read first).
+    from_size: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

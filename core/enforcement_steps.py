@@ -178,6 +178,19 @@ class Steps:
 
     async def partial(self, command: PartialClose, p: Progress) -> bool:
         acct, contract = command.account_id, command.contract_id
+        if p.target is None and command.from_size and command.size < abs(command.from_size):
+            # First attempt on the engine's own view of the size: send now, verify by re-read.
+            p.size_before = abs(command.from_size)
+            p.target = (1 if command.from_size > 0 else 2, p.size_before - command.size)
+            _check(p)
+            async with self._lock_for(acct, contract):
+                _, error = await self._try(self.rest.partial_close(acct, contract, command.size))
+            if error is not None:
+                p.errors.append(f"partial close {contract}: {error}")
+            if _reached(await self.position(acct, contract), p.target):
+                return True
+            p.remaining = [contract]
+            return False
         # The size before is needed to know when "closed `size` contracts" has happened.
         position = await self.position(acct, contract)
         if p.target is None:

@@ -22,6 +22,7 @@ from core.commands import (
     ACTIONS,
     EnforcementCommand,
     EnforcementPort,
+    PartialClose,
 )
 from core.config.models import AppConfig
 from core.events import (
@@ -324,6 +325,9 @@ class Engine:
         if self.resend.recently_sent(command, started):
             return False
         self.resend.mark_sent(command, started)
+        if isinstance(command, PartialClose) and not command.from_size:
+            position = self.mirror.account(command.account_id).positions.get(command.contract_id)
+            command = replace(command, from_size=position.signed_size if position else 0)
         command = replace(command, event_at=started)
         try:
             self.port.submit(command)

@@ -968,3 +968,15 @@ async def test_flatten_over_the_rest_client() -> None:
     finally:
         await rest.aclose()
         await rest._http.aclose()
+
+
+async def test_a_partial_close_with_the_engines_size_is_sent_without_reading_first() -> None:
+    h = Harness()
+    h.rest.add_position(ACCT, MNQ, 7)
+    command = PartialClose(
+        account_id=ACCT, rule_id="RULE-001", reason="r", contract_id=MNQ, size=2, from_size=7
+    )
+    await run(h, command)
+    assert h.rest.calls[0][:4] == ("partial_close", ACCT, MNQ, 2)  # no read before the send
+    assert h.rest.positions[(ACCT, MNQ)][1] == 5
+    assert h.outcomes() == ["done"]

@@ -60,6 +60,7 @@ def test_short_positions_count_by_their_size() -> None:
             event_at=port.commands[0].event_at,
             contract_id=MNQ,
             size=2,
+            from_size=-7,  # what the engine saw: the executor can send without reading first
         )
     ]
 
@@ -112,6 +113,7 @@ def test_net_excess_is_taken_from_the_dominant_side_only() -> None:
             event_at=port.commands[0].event_at,
             contract_id=MES,
             size=1,
+            from_size=3,
         )
     ]
     # Closing the short would have made the net worse: it is never a candidate.
