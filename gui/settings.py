@@ -1,0 +1,422 @@
+"""The settings window: every rule, General and Gateway, rendered from the pydantic models.
+
+Each edit validates the whole candidate config, so a mistake is shown next to the field it names
+and OK stays off until it is fixed. Applying hands the config to :class:`ConfigManager`, which
+decides what tightens (in force at once) and what loosens an active rule (waits for the next
+reset, and needs the admin password when one is set); the window says which is which.
+
+Non-modal throughout: the password is asked for in a field on the window, never in a dialog, since
+a nested event loop would stall the qasync loop that enforces the rules (libraries.md).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ValidationError
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.admin_password import AdminPassword, AdminPasswordError, WrongPasswordError
+from core.config.models import AppConfig, GatewayConfig, GeneralConfig
+from core.config.rules import RulesConfig
+from core.config_changes import Change, ConfigManager, ProposalResult, ProposalStatus, classify
+from gui.settings_fields import (
+    ERROR_STYLE,
+    EditorError,
+    FieldEditor,
+    ModelPage,
+    boxed,
+    button,
+    humanize,
+    set_text,
+)
+from gui.settings_fields import show_value as show
+from gui.settings_fields import text_label as label
+
+ADMIN_PAGE = "admin"
+WARNING_MARK = "⚠ "
+
+
+def _doc(model: type[BaseModel]) -> str | None:
+    return (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else None
+
+
+def _put(data: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[last] = value
+
+
+def _reason(err: Any) -> str:
+    message = str(err["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return {"missing": "a value is needed", "extra_forbidden": "unknown key"}.get(
+        str(err["type"]), message)
+
+
+def _password_field(placeholder: str = "") -> QLineEdit:
+    field = QLineEdit()
+    field.setEchoMode(QLineEdit.EchoMode.Password)
+    field.setPlaceholderText(placeholder)
+    return field
+
+
+class AdminPasswordPage(QWidget):
+    """Set, change or remove the password that guards loosening. Changing or removing it needs
+    the current one (AdminPassword enforces that; this page only collects the fields)."""
+
+    def __init__(self, admin: AdminPassword) -> None:
+        super().__init__()
+        self.admin, self.key, self.title = admin, ADMIN_PAGE, "Admin password"
+        self.setObjectName(f"page:{ADMIN_PAGE}")
+        self.state_label = label()
+        self.current_edit, self.new_edit, self.repeat_edit = (_password_field() for _ in range(3))
+        self.set_button = button("Set password", self.set_password)
+        self.remove_button = button("Remove password", self.remove_password)
+        self.error_label, self.done_label = label("", ERROR_STYLE), label()
+        form = QFormLayout()
+        form.addRow("Current password", self.current_edit)
+        form.addRow("New password", self.new_edit)
+        form.addRow("Repeat new password", self.repeat_edit)
+        boxed(QVBoxLayout(self), label(f"<b>{self.title}</b>"), self.state_label, form,
+             boxed(QHBoxLayout(), self.set_button, self.remove_button, 1),
+             self.error_label, self.done_label, 1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        is_set = self.admin.is_set()
+        set_text(self.state_label,
+            "An admin password is set: loosening an active rule asks for it." if is_set else
+            "No admin password is set: anyone at this computer can loosen the rules "
+            "(the loosening still waits for the next reset).")
+        self.current_edit.setEnabled(is_set)
+        self.remove_button.setEnabled(is_set)
+        self.set_button.setText("Change password" if is_set else "Set password")
+
+    def set_password(self) -> None:
+        new, repeat = self.new_edit.text(), self.repeat_edit.text()
+        if not new or new != repeat:
+            text = "Type the new password." if not new else "The two new passwords differ."
+            return self._finish(text, ok=False)
+        self._run(lambda: self.admin.set(new, self.current_edit.text() or None), "Password saved.")
+
+    def remove_password(self) -> None:
+        self._run(lambda: self.admin.clear(self.current_edit.text()), "Password removed.")
+
+    def _run(self, action: Callable[[], None], success: str) -> None:
+        try:
+            action()
+        except WrongPasswordError:
+            return self._finish("The current password is not correct: nothing changed.", ok=False)
+        except (AdminPasswordError, OSError) as exc:  # a damaged file names itself
+            return self._finish(str(exc), ok=False)
+        self._finish(success, ok=True)
+
+    def _finish(self, text: str, *, ok: bool) -> None:
+        for field in (self.current_edit, self.new_edit, self.repeat_edit):
+            field.clear()  # a password must not sit in a widget longer than needed
+        set_text(self.error_label, None if ok else text)
+        set_text(self.done_label, text if ok else None)
+        self.refresh()
+
+
+class SettingsWindow(QWidget):
+    """Non-modal settings. ``applied(config in force)`` after each accepted proposal."""
+
+    applied = Signal(object)
+    closed = Signal()
+
+    def __init__(self, manager: ConfigManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.manager = manager
+        self.setWindowTitle("Risk Manager — Settings")
+        self.pages: dict[str, ModelPage] = {}
+        self.editors: dict[str, FieldEditor] = {}
+        self.candidate: AppConfig | None = None
+        self.problems: dict[str, str] = {}  # owner key (editor, page or "") → message
+        self._shown: AppConfig = manager.editable()
+        self._loading = self._close_when_done = False
+
+        self.page_list, self.stack = QListWidget(), QStackedWidget()
+        self.page_list.setMaximumWidth(260)
+        self.page_list.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self._add_page(ModelPage("general", "General", GeneralConfig, _doc(GeneralConfig)))
+        self._add_page(ModelPage("gateway", "Gateway", GatewayConfig, _doc(GatewayConfig)))
+        for table, info in RulesConfig.model_fields.items():
+            model = info.annotation
+            assert isinstance(model, type) and issubclass(model, BaseModel)
+            self._add_page(ModelPage(f"rules.{table}", humanize(table), model, _doc(model)))
+        self.admin_page = AdminPasswordPage(manager.admin)
+        self.page_list.addItem(self.admin_page.title)
+        self.stack.addWidget(self.admin_page)
+        self.page_list.setCurrentRow(0)
+
+        self.pending_label, self.result_label = label(), label()
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem_label = label("", ERROR_STYLE)
+        self.discard_button = button("Discard waiting changes", self.discard_pending)
+        # The password prompt lives on the window: a modal dialog would nest an event loop.
+        self.password_row = QWidget()
+        self.password_prompt, self.password_error = label(), label("", ERROR_STYLE)
+        self.password_edit = _password_field("admin password")
+        self.password_edit.returnPressed.connect(self.confirm_password)
+        self.password_button = button("Confirm", self.confirm_password)
+        row = boxed(QVBoxLayout(self.password_row), self.password_prompt,
+                   boxed(QHBoxLayout(), self.password_edit, self.password_button),
+                   self.password_error)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.password_row.hide()
+
+        self.ok_button = button("OK", self.accept)
+        self.apply_button = button("Apply", self.apply)
+        self.cancel_button = button("Cancel", self.close)
+        self.ok_button.setDefault(True)
+        body = boxed(QHBoxLayout(), self.page_list)
+        body.addWidget(self.stack, 1)
+        pending = boxed(QHBoxLayout(), self.discard_button)
+        pending.insertWidget(0, self.pending_label, 1)
+        layout = boxed(QVBoxLayout(self), self.problem_label, self.result_label,
+                      self.password_row, pending,
+                      boxed(QHBoxLayout(), 1, self.ok_button, self.apply_button,
+                           self.cancel_button))
+        layout.insertLayout(0, body, 1)
+        self.resize(860, 600)
+        self.load(self._shown)
+
+    # --- pages and editors --------------------------------------------------------------------
+
+    def _add_page(self, page: ModelPage) -> None:
+        self.pages[page.key] = page
+        self.editors.update(page.editors)
+        for editor in page.editors.values():
+            editor.changed.connect(self._on_edit)
+        self.page_list.addItem(page.title)
+        self.stack.addWidget(page)
+
+    def show_page(self, key: str) -> None:
+        keys = [*self.pages, ADMIN_PAGE]
+        self.page_list.setCurrentRow(keys.index(key))
+
+    def load(self, config: AppConfig) -> None:
+        """Fill every editor from ``config`` (the config in force, or what waits for the reset)."""
+        self._shown = config
+        self._base = config.model_dump(mode="json")
+        self._loading = True  # one validation at the end, not one per editor
+        try:
+            for key, editor in self.editors.items():
+                node: Any = self._base
+                for part in key.split("."):
+                    node = node.get(part) if isinstance(node, dict) else None
+                editor.set_value(node)
+        finally:
+            self._loading = False
+        self._show_pending()
+        self.validate()
+
+    def _on_edit(self) -> None:
+        if self._loading:
+            return
+        self._close_when_done = False
+        if not self.password_row.isHidden():
+            # The password was asked for another candidate: the trader applies again.
+            self._hide_password()
+        set_text(self.result_label, None)
+        self.validate()
+
+    # --- validation ---------------------------------------------------------------------------
+
+    def validate(self) -> AppConfig | None:
+        """Check the whole candidate; show each problem beside the field it names."""
+        problems: dict[str, str] = {}
+        data = copy.deepcopy(self._base)
+        for key, editor in self.editors.items():
+            try:
+                _put(data, key, editor.value())
+            except EditorError as exc:  # keep the shown value there, so other checks still run
+                problems[key] = f"{editor.title}: {exc}"
+        candidate: AppConfig | None = None
+        try:
+            candidate = AppConfig.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                owner, text = self._describe(tuple(err["loc"]), _reason(err))
+                problems.setdefault(owner, text)
+        self.candidate = None if problems else candidate
+        self.problems = problems
+        for key, editor in self.editors.items():
+            editor.show_error(problems.get(key))
+        for index, (key, page) in enumerate(self.pages.items()):
+            page.show_error(problems.get(key))
+            bad = any(owner == key or owner.startswith(key + ".") for owner in problems)
+            item = self.page_list.item(index)
+            item.setText(f"{WARNING_MARK}{page.title}" if bad else page.title)
+        first = next(iter(problems.values()), "")
+        count = f"{len(problems)} problems" if len(problems) > 1 else "A problem"
+        set_text(self.problem_label, first and f"{count} to fix before applying. {first}")
+        self.ok_button.setEnabled(self.candidate is not None)
+        self.apply_button.setEnabled(self.candidate is not None and self.candidate != self._shown)
+        return self.candidate
+
+    def _owner(self, key: str) -> tuple[str, list[str]]:
+        """The editor (else page) a dotted key belongs to, and the rest of the key below it."""
+        parts = key.split(".")
+        for cut in range(len(parts), 0, -1):
+            head = ".".join(parts[:cut])
+            if head in self.editors or head in self.pages:
+                return head, parts[cut:]
+        return "", parts
+
+    def _describe(self, loc: tuple[Any, ...], reason: str) -> tuple[str, str]:
+        owner, _ = self._owner(".".join(str(p) for p in loc))
+        depth = len(owner.split(".")) if owner else 0
+        sub = list(loc[depth:])
+        if owner in self.editors:
+            editor = self.editors[owner]
+            where = editor.where(sub)
+            return owner, ": ".join(part for part in (editor.title, where, reason) if part)
+        if owner in self.pages:
+            return owner, f"{self.pages[owner].title}: {reason}"
+        return owner, f"{'.'.join(str(p) for p in loc)}: {reason}"
+
+    def label_for(self, key: str) -> str:
+        """A changed key as the trader reads it: "Daily realized loss › Loss limit ($)"."""
+        owner, rest = self._owner(key)
+        if owner in self.editors:
+            page = self.pages[owner.rsplit(".", 1)[0]]
+            return " › ".join([page.title, self.editors[owner].title, *rest])
+        return key
+
+    # --- applying -----------------------------------------------------------------------------
+
+    def accept(self) -> None:
+        """OK: apply, then close once the change is accepted (after the password, if asked)."""
+        if self.validate() is None:
+            return
+        if self.candidate == self._shown:
+            self.close()
+            return
+        self._close_when_done = True
+        if self.apply():
+            self.close()
+
+    def apply(self) -> bool:
+        """Propose the candidate. True when the manager accepted it (now or at the reset)."""
+        candidate = self.validate()
+        if candidate is None:
+            return False
+        return self._propose(candidate, None)
+
+    def confirm_password(self) -> None:
+        password = self.password_edit.text()
+        self.password_edit.clear()  # never kept: retyped for each attempt
+        candidate = self.validate()
+        if candidate is None or not password:
+            set_text(self.password_error, "Type the admin password.")
+            return
+        if self._propose(candidate, password) and self._close_when_done:
+            self.close()
+
+    def _propose(self, candidate: AppConfig, password: str | None) -> bool:
+        try:
+            result = self.manager.propose(candidate, password)
+        except (OSError, ValueError) as exc:  # the file could not be written: nothing is in force
+            set_text(self.result_label, f"Could not save the settings: {exc}")
+            return False
+        status = result.status
+        if status is ProposalStatus.PASSWORD_REQUIRED:
+            self._ask_password(result)
+            return False
+        if status is ProposalStatus.WRONG_PASSWORD:
+            set_text(self.password_error, "Wrong admin password: nothing was changed.")
+            self.password_row.show()
+            return False
+        self._hide_password()
+        self.load(self.manager.editable())
+        set_text(self.result_label, self._report(result))
+        self.admin_page.refresh()
+        self.applied.emit(self.manager.config)
+        return True
+
+    def _ask_password(self, result: ProposalResult) -> None:
+        lines = [self._line(c, result) for c in result.waiting]
+        set_text(self.password_prompt,
+                 "These changes loosen an active rule and need the admin password:\n"
+                 + "\n".join(lines))
+        set_text(self.password_error, None)
+        self.password_row.show()
+        self.password_edit.setFocus()
+
+    def _hide_password(self) -> None:
+        self.password_edit.clear()
+        set_text(self.password_error, None)
+        self.password_row.hide()
+
+    def when(self, result: ProposalResult | None = None) -> str:
+        """The reset, in the trading-day clock's zone: "Wed 17:00 CDT"."""
+        at = result.applies_at if result else self.manager.pending_applies_at
+        if at is None:
+            return "the next reset"
+        local = at.astimezone(ZoneInfo(self.manager.config.general.timezone))
+        return f"{local:%a %H:%M} {local.tzname() or ''}".strip()
+
+    def _line(self, change: Change, result: ProposalResult | None) -> str:
+        head = f"{self.label_for(change.key)} {show(change.old)} → {show(change.new)}"
+        if change.waits:
+            return (f"{head} loosens an active rule: it applies at the next reset, "
+                    f"{self.when(result)}")
+        verb = "tightens" if change.direction == "tightens" else "changes"
+        return f"{head} {verb}: in force now"
+
+    def _report(self, result: ProposalResult) -> str:
+        if result.status is ProposalStatus.NO_CHANGE:
+            return result.message[:1].upper() + result.message[1:] + "."
+        lines = [self._line(c, result) for c in (*result.applied, *result.waiting)]
+        return "\n".join(lines) or result.message
+
+    # --- waiting changes ----------------------------------------------------------------------
+
+    def _show_pending(self) -> None:
+        pending = self.manager.pending
+        self.discard_button.setVisible(pending is not None)
+        if pending is None:
+            return set_text(self.pending_label, None)
+        waiting = [c for c in classify(self.manager.config, pending) if c.waits]
+        lines = [f"{self.label_for(c.key)} {show(c.old)} → {show(c.new)}" for c in waiting]
+        set_text(self.pending_label, f"Waiting for the next reset ({self.when()}); shown here "
+                 "as they will be:\n" + "\n".join(lines))
+
+    def discard_pending(self) -> None:
+        """Keep the stricter config in force (no password needed: it loosens nothing)."""
+        self.manager.cancel_pending()
+        self.load(self.manager.editable())
+        set_text(self.result_label, "The waiting changes were discarded.")
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        # The app reuses one window: closing discarded the edits, and a waiting change may have
+        # come into force since. Reopening shows the current state (not on un-minimising).
+        if not event.spontaneous():
+            set_text(self.result_label, None)
+            self.admin_page.refresh()
+            self.load(self.manager.editable())
+        super().showEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        self._hide_password()
+        self._close_when_done = False
+        super().closeEvent(event)
+        self.closed.emit()
