@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import argparse
 
-from bench import engine_bench
+from bench import engine_bench, gateway_bench
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quotes", type=int, default=200_000, help="quotes in the throughput run")
     parser.add_argument("--breaches", type=int, default=2_000, help="breaches per latency scenario")
+    parser.add_argument(
+        "--gateway-breaches", type=int, default=200, help="breaches per gateway round-trip scenario"
+    )
+    parser.add_argument(
+        "--gateway-rates",
+        default=",".join(map(str, gateway_bench.DEFAULT_RATES)),
+        help="quote-storm target rates, quotes/s, comma-separated",
+    )
+    parser.add_argument(
+        "--gateway-seconds", type=float, default=4.0, help="seconds per quote-storm rate"
+    )
     args = parser.parse_args()
     engine_bench.run(quotes=args.quotes, breaches=args.breaches)
+    print()
+    gateway_bench.run(
+        breaches=args.gateway_breaches,
+        rates=[int(r) for r in args.gateway_rates.split(",")],
+        seconds=args.gateway_seconds,
+    )
 
 
 if __name__ == "__main__":
