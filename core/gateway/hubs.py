@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from signalrcore.hub_connection_builder import HubConnectionBuilder
 from signalrcore.messages.ping_message import PingMessage
@@ -25,6 +25,8 @@ from core.gateway import signalr_fixes
 from core.gateway.signalr_fixes import TolerantJsonHubProtocol, guarded
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 USER_EVENTS = ("GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade")
 MARKET_EVENTS = ("GatewayQuote", "GatewayTrade")
@@ -87,7 +89,7 @@ class Hub:
         self._closed: asyncio.Event | None = None
         self._rebuild = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"hub-{name}")
+        self._pinger: asyncio.Task[None] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -107,13 +109,13 @@ class Hub:
     async def stop(self) -> None:
         """Never hangs: the connection is torn down with a timeout, then abandoned if need be."""
         task, self._task = self._task, None
-        if task is not None:
+        while task is not None and not task.done():
+            # Ask again if a cancellation got swallowed further down (on_connected is the
+            # caller's code; asyncio.wait_for on 3.11 can lose one too).
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await asyncio.wait({task}, timeout=1.0)
         await self._teardown()
         self._set_state(HubState.STOPPED)
-        self._threads.shutdown(wait=False, cancel_futures=True)
 
     @property
     def connected(self) -> bool:
@@ -123,7 +125,7 @@ class Hub:
         conn = self._conn
         if conn is None or not self.connected:
             raise ConnectionError(f"{self.name} hub is not connected")
-        await asyncio.get_running_loop().run_in_executor(self._threads, conn.send, method, arguments)
+        await self._blocking(conn.send, method, arguments)
 
     # --- the supervisor ------------------------------------------------------------------------
 
@@ -158,7 +160,8 @@ class Hub:
 
     async def _sleep_or_rebuild(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._rebuild.wait(), delay)
+            async with asyncio.timeout(delay):
+                await self._rebuild.wait()
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
@@ -192,23 +195,35 @@ class Hub:
         for event in self._events:
             conn.on(event, guarded(event, self._handoff(loop, event)))
         self._conn, self._protocol = conn, protocol
-        self.connections_made += 1
+        deadline = loop.time() + self.connect_timeout
+        # start() blocks through the TCP connect and the HTTP upgrade; a server that accepts and
+        # never answers would hold it forever, so it gets the same deadline as the handshake
+        # (the teardown then shuts the socket down, which frees the thread).
         try:
-            await loop.run_in_executor(self._threads, conn.start)
+            async with asyncio.timeout(self.connect_timeout):
+                await self._blocking(conn.start)
+        except TimeoutError:
+            raise ConnectionError(f"{self.name} hub: no upgrade within {self.connect_timeout:g} s") from None
         except Exception as exc:
             if "401" in str(exc):
                 raise HubAuthError(f"{self.name} hub refused the token") from None
             raise
         try:
-            await asyncio.wait_for(opened.wait(), self.connect_timeout)
+            async with asyncio.timeout_at(deadline):
+                await opened.wait()
         except TimeoutError:
             raise ConnectionError(f"{self.name} hub: no handshake within {self.connect_timeout:g} s") from None
+        self.connections_made += 1
+        # Pings start now, not after on_connected: a slow re-subscribe/reconcile must not let
+        # the server drop a connection that has said nothing yet.
+        self._pinger = loop.create_task(self._ping(conn, closed), name=f"hub-{self.name}-ping")
 
     def _handoff(self, loop: asyncio.AbstractEventLoop, event: str) -> Callable[[Any], None]:
         deliver = self._deliver
 
         def on_receive_thread(arguments: Any) -> None:
-            loop.call_soon_threadsafe(deliver, event, arguments)
+            with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
+                loop.call_soon_threadsafe(deliver, event, arguments)
 
         return on_receive_thread
 
@@ -219,38 +234,83 @@ class Hub:
             log.exception("%s hub: %s handler failed", self.name, event)
 
     async def _watch(self) -> str:
-        closed, protocol, conn = self._closed, self._protocol, self._conn
+        closed, protocol = self._closed, self._protocol
         assert closed is not None and protocol is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            waiters = {
-                asyncio.ensure_future(closed.wait()),
-                asyncio.ensure_future(self._rebuild.wait()),
-            }
-            done, pending = await asyncio.wait(waiters, timeout=self.keepalive, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in pending:
+        waiters = {asyncio.ensure_future(closed.wait()), asyncio.ensure_future(self._rebuild.wait())}
+        try:
+            while True:
+                await asyncio.wait(
+                    waiters, timeout=min(self.keepalive, self.silence_timeout), return_when=asyncio.FIRST_COMPLETED
+                )
+                if closed.is_set():
+                    return "lost"
+                if self._rebuild.is_set():
+                    return "rebuilt for a new token"
+                if time.monotonic() - protocol.last_inbound > self.silence_timeout:
+                    return f"silent for over {self.silence_timeout:g} s"
+        finally:
+            # also when stop() cancels us: asyncio.wait leaves its futures running
+            for waiter in waiters:
                 waiter.cancel()
-            if closed.is_set():
-                return "lost"
-            if self._rebuild.is_set():
-                return "rebuilt for a new token"
-            if time.monotonic() - protocol.last_inbound > self.silence_timeout:
-                return f"silent for over {self.silence_timeout:g} s"
+
+    async def _ping(self, conn: Any, closed: asyncio.Event) -> None:
+        """signalrcore only pings when its own reconnect is on (trap 4): ping from here."""
+        while not closed.is_set():
+            await asyncio.sleep(self.keepalive)
             try:
-                await loop.run_in_executor(self._threads, conn.transport.send, PingMessage())
+                async with asyncio.timeout(self.silence_timeout):
+                    await self._blocking(conn.transport.send, PingMessage())
             except Exception as exc:
-                return f"lost ({exc})"
+                log.warning("%s hub: keep-alive ping failed (%s)", self.name, exc)
+                closed.set()
+                return
+
+    def _blocking(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run one blocking signalrcore call on a thread of its own (trap 8).
+
+        Not a pool: a call stuck in a socket (a TCP connect into a black hole) cannot starve the
+        calls that would unstick it, and daemon threads never hold up interpreter exit.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            if future.done():  # the caller gave up waiting
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        def run() -> None:
+            try:
+                outcome: tuple[Any, BaseException | None] = (fn(*args), None)
+            except BaseException as exc:
+                outcome = (None, exc)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+                loop.call_soon_threadsafe(settle, *outcome)
+
+        name = getattr(fn, "__name__", "call")
+        threading.Thread(target=run, name=f"hub-{self.name}-{name}", daemon=True).start()
+        return future
 
     async def _teardown(self) -> None:
         conn, self._conn = self._conn, None
+        pinger, self._pinger = self._pinger, None
         self._closed = None
+        if pinger is not None:
+            pinger.cancel()  # not awaited: awaiting it here could swallow our own cancellation
         if conn is None:
             return
-        loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(loop.run_in_executor(self._threads, conn.stop), 3.0)
+            async with asyncio.timeout(3.0):
+                await self._blocking(conn.stop)
         except Exception as exc:  # a connection that will not close is abandoned, not waited on
             log.debug("%s hub: stop did not finish cleanly (%s)", self.name, exc)
+        finally:
+            # stop() leaves the socket alone when signalrcore already thinks it is disconnected,
+            # or while start() is still in the upgrade: shut it down so no thread stays blocked.
+            signalr_fixes.shut_socket(conn)
 
     def _set_state(self, state: HubState) -> None:
         if state is self.state:

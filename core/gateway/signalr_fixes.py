@@ -2,7 +2,8 @@
 
 1. ``stop()`` hangs: dispose() closes the socket, then joins the receive thread, which stays
    blocked in recv() on Linux. Fixed by :func:`apply` — shut the socket down first, and join
-   with a timeout.
+   with a timeout. stop() also does nothing at all while start() is still in the HTTP upgrade,
+   or once signalrcore thinks the socket is gone: :func:`shut_socket` covers those.
 2. Automatic reconnect can stick in "reconnecting" forever. Avoided: the app never enables
    it; :class:`core.gateway.hubs.Hub` rebuilds the connection with backoff instead.
 3. An exception in an ``.on()`` handler kills the receive thread. Every handler is wrapped
@@ -14,7 +15,8 @@
 6. The token is read once at ``start()``. The Hub builds a new connection after a refresh.
 7. After signalrcore's own reconnect only on_reconnect fires. Moot: every connection the Hub
    makes is new, so on_open always fires, and it re-subscribes from there.
-8. start/send/stop are blocking socket calls. The Hub runs them on its own worker threads.
+8. start/send/stop are blocking socket calls. The Hub runs each on a daemon thread of its own
+   (never the loop's), and bounds start() by its connect timeout.
 9. Callbacks run on the receive thread. The Hub hands them to the asyncio loop with
    ``call_soon_threadsafe``.
 10. ``configure_logging()`` adds a handler per call and logs the JWT at DEBUG. Never called;
@@ -43,6 +45,9 @@ JOIN_TIMEOUT = 2.0
 _applied = False
 _apply_lock = threading.Lock()
 
+#: The library's own dispose, kept for reference (and for the test that shows it hanging).
+LIBRARY_DISPOSE: Callable[[Any], None] = BaseSocketClient.dispose
+
 
 def _dispose_without_hanging(self: Any) -> None:
     sock = getattr(self, "sock", None)
@@ -56,6 +61,23 @@ def _dispose_without_hanging(self: Any) -> None:
     if thread is not None and thread is not threading.current_thread():
         thread.join(JOIN_TIMEOUT)
         self.recv_thread = None
+
+
+def shut_socket(conn: Any) -> None:
+    """Shut down and close a hub connection's socket, whatever state signalrcore thinks it is in.
+
+    ``stop()`` is a no-op for a transport already marked disconnected (the socket was never
+    closed) and for one whose ``start()`` is still blocked reading the HTTP upgrade answer;
+    shutting the socket down wakes any thread blocked on it.
+    """
+    client = getattr(getattr(conn, "transport", None), "_client", None)
+    sock = getattr(client, "sock", None)
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):  # already shut down or closed
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
 
 
 def apply() -> None:
