@@ -148,6 +148,9 @@ class Engine:
         today = self.calendar.trading_day(now)
         trades = self.store.load_trades(today - timedelta(days=KEEP_PNL_DAYS))
         self.pnl.restore(trades)
+        for account_id in {t.account_id for t in trades}:
+            # Warnings already given before the restart are not given again.
+            self._passed_warnings(account_id, today, self.pnl.realized(account_id, today))
         self.contracts.restore(self.store.load_contracts())
         self.resets.restore(self.store.load_resets())
         for account_id in self.resets.due(now):
@@ -374,13 +377,24 @@ class Engine:
         cfg = self.config.rules.daily_realized_loss
         if not cfg.enabled or update.trading_day != self.calendar.trading_day(self.clock.now()):
             return
-        limit = Decimal(str(cfg.limit))
-        for fraction in cfg.warn_at:
-            key = (update.account_id, update.trading_day, fraction)
-            # Decimal, as RULE-003 compares: 0.55 × 100 in floats is 55.000000000000007.
-            if key not in self._warned and update.net <= -Decimal(str(fraction)) * limit:
-                self._warned.add(key)
+        # At or past the limit the lock itself is the news: no warning on top of it.
+        announce = update.net > -Decimal(str(cfg.limit))
+        for fraction in self._passed_warnings(update.account_id, update.trading_day, update.net):
+            if announce:
                 self.bus.publish(LossWarning(update.account_id, update.trading_day, fraction, update.net, cfg.limit))
+
+    def _passed_warnings(self, account_id: int, day: date, net: Decimal) -> list[float]:
+        """Thresholds newly passed by ``net`` (each counted once per trading day)."""
+        cfg = self.config.rules.daily_realized_loss
+        limit = Decimal(str(cfg.limit))
+        passed = []
+        for fraction in cfg.warn_at:
+            key = (account_id, day, fraction)
+            # Decimal, as RULE-003 compares: 0.55 × 100 in floats is 55.000000000000007.
+            if key not in self._warned and net <= -Decimal(str(fraction)) * limit:
+                self._warned.add(key)
+                passed.append(fraction)
+        return passed
 
     def _run_reset(self, account_id: int, now: datetime) -> None:
         day = self.resets.mark_reset(account_id, now)

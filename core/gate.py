@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.commands import CancelOrder, CloseContract, EnforcementCommand, PartialClose
-from core.events import OrderEvent
+from core.events import OrderEvent, OrderType
 from core.modules.contracts import ContractCache
 from core.modules.lockouts import Lock, LockoutManager
 from core.modules.mirror import AccountMirror, OrderChange, PositionChange
@@ -83,6 +83,10 @@ class LockoutGate:
         acct = order.account_id
         hard = self.lockouts.hard_lock(acct, now)
         if hard is not None:
+            if order.type == OrderType.MARKET and _reduces_exposure(order, account):
+                # A close on its way (the app's own flatten, or the trader's): cancelling it
+                # while it is pending could land before the fill and undo the close.
+                return []
             return [self._cancel(hard, order, "placed during a lock")]
         symbol = self._locked_symbol(acct, order.contract_id)
         if symbol is not None:

@@ -9,6 +9,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.config.models import AppConfig
 from core.gateway.credentials import Credentials, CredentialsError, load_credentials
@@ -16,12 +17,26 @@ from core.gateway.redact import install_redaction
 from core.notice_log import NoticeLog
 from core.service import RiskService
 
+if TYPE_CHECKING:
+    from core.sim.server import SimulatedGateway
+
 log = logging.getLogger("riskmanager")
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_CONFIG = 0, 1, 2
 
 
-def configure_logging(secrets: list[str]) -> None:
+class CurrentToken:
+    """Stands in the secrets list for the service's token of the moment."""
+
+    def __init__(self, service: RiskService) -> None:
+        self._service = service
+
+    def __str__(self) -> str:
+        rest = getattr(self._service, "rest", None)
+        return (rest.token or "") if rest is not None else ""
+
+
+def configure_logging(secrets: list[str | CurrentToken]) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
     root = logging.getLogger()
@@ -29,10 +44,10 @@ def configure_logging(secrets: list[str]) -> None:
     root.setLevel(logging.INFO)
     for noisy in ("httpx", "httpcore", "aiohttp.access", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    install_redaction(lambda: [s for s in secrets if s])
+    install_redaction(lambda: [str(s) for s in secrets if str(s)])
 
 
-async def start_demo_gateway(config: AppConfig) -> tuple[object, AppConfig, Credentials]:
+async def start_demo_gateway(config: AppConfig) -> tuple[SimulatedGateway, AppConfig, Credentials]:
     """The embedded simulated gateway on 127.0.0.1 with a scripted trader and a moving market."""
     from core.sim.server import DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
 
@@ -56,7 +71,7 @@ async def start_demo_gateway(config: AppConfig) -> tuple[object, AppConfig, Cred
 
 async def run_headless(config: AppConfig, *, demo: bool, stop: asyncio.Event | None = None) -> int:
     stop = stop or asyncio.Event()
-    secrets: list[str] = []
+    secrets: list[str | CurrentToken] = []
     configure_logging(secrets)
     gateway = None
     data_dir: Path | None = None
@@ -75,16 +90,18 @@ async def run_headless(config: AppConfig, *, demo: bool, stop: asyncio.Event | N
                 return EXIT_BAD_CONFIG
         secrets.append(credentials.api_key)
         service = RiskService(config, credentials, data_dir=data_dir)
+        # The token changes on every refresh: redact whichever one is current.
+        secrets.append(CurrentToken(service))
         notices = NoticeLog(service.bus, config.general.timezone)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: no signal handlers
                 loop.add_signal_handler(sig, stop.set)
         try:
-            await service.start()
-            if service.rest.token:
-                secrets.append(service.rest.token)
-            await stop.wait()
+            # start() keeps trying while the gateway is unreachable: a stop request must still
+            # be heard meanwhile.
+            if await service.start_unless(stop):
+                await stop.wait()
             log.info("stopping")
         except Exception as exc:
             log.error("cannot run: %s", exc)
@@ -96,4 +113,4 @@ async def run_headless(config: AppConfig, *, demo: bool, stop: asyncio.Event | N
         return EXIT_OK
     finally:
         if gateway is not None:
-            await gateway.stop()  # type: ignore[attr-defined]
+            await gateway.stop()

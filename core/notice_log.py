@@ -69,8 +69,8 @@ class NoticeLog:
             return f"BREACH account {notice.account_id} {notice.rule_id}: {notice.reason}"
         if isinstance(notice, LossWarning):
             return (
-                f"WARNING account {notice.account_id}: daily realized P&L {money(notice.net)} is "
-                f"{notice.fraction:.0%} of the {money(-notice.limit)} loss limit"
+                f"WARNING account {notice.account_id}: daily realized P&L {money(notice.net)} has "
+                f"reached {notice.fraction:.0%} of the {money(-notice.limit)} loss limit"
             )
         if isinstance(notice, EnforcementFailed):
             c = notice.command

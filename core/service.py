@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from platformdirs import user_data_dir
 
@@ -24,11 +25,19 @@ from core.config.io import APP_DIR_NAME
 from core.config.models import AppConfig
 from core.enforcement import EnforcementExecutor
 from core.engine import Engine
-from core.events import ParseError, PositionEvent, parse_market_push, parse_user_push
+from core.events import (
+    AccountEvent,
+    ParseError,
+    PositionEvent,
+    parse_market_push,
+    parse_user_push,
+)
 from core.gateway.credentials import Credentials
+from core.gateway.errors import AuthError, GatewayRestError
 from core.gateway.hubs import MARKET_EVENTS, USER_EVENTS, Hub, HubState
 from core.gateway.rest import GatewayRest
 from core.holidays import load_holidays
+from core.modules.contracts import Contract
 from core.notices import AccountStatusChanged, HubStatusChanged
 from core.persistence.database import Database
 from core.persistence.store import StateStore
@@ -41,6 +50,8 @@ PROTECTED = "protected"
 RECONNECTING = "reconnecting"
 RECONCILING = "reconciling"
 STARTING = "starting"
+
+STARTUP_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between attempts to reach the gateway
 
 
 def resolve_data_dir(config: AppConfig) -> Path:
@@ -59,6 +70,7 @@ class RiskService:
         db_executor: Executor | SubmitsWork | None = None,
         tick_interval: float = 1.0,
         reconcile_interval: float = 60.0,
+        startup_backoff: Sequence[float] = STARTUP_BACKOFF,
         hub_options: dict[str, Any] | None = None,
         rest_factory: Callable[[], GatewayRest] | None = None,
     ) -> None:
@@ -70,6 +82,7 @@ class RiskService:
         self._db_executor = db_executor
         self.tick_interval = tick_interval
         self.reconcile_interval = reconcile_interval
+        self.startup_backoff = tuple(startup_backoff) or STARTUP_BACKOFF
         self._hub_options = hub_options or {}
         self._rest_factory = rest_factory
         self.status: dict[int, str] = {}
@@ -77,6 +90,8 @@ class RiskService:
         self._quote_subscriptions: set[str] = set()
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
+        self._relogin_lock = asyncio.Lock()
+        self._hub_tokens: dict[str, str | None] = {}  # the token each hub last connected with
         self.engine: Engine
         self.rest: GatewayRest
         self.enforcement: EnforcementExecutor
@@ -103,12 +118,14 @@ class RiskService:
         )
         self.engine.port = self.enforcement
         self.engine.restore()  # locks are enforced from here on, even before the gateway answers
-        await self.rest.login()
+        self._log_restored_locks()
+        # Timers, lock expiry and the daily reset run from here on, even with no gateway yet.
+        self._spawn(self._tick_loop(), "tick")
+        contracts, accounts = await self._reach_gateway()
         self.rest.on_token_changed(self._token_changed)
-        for contract in await self.rest.available_contracts():
+        for contract in contracts:
             self.engine.contracts.put(contract)
         self.engine.contracts.loader = self.rest.contract
-        accounts = await self.rest.accounts(only_active=True)
         wanted = set(self.config.general.accounts)
         protected = [a for a in accounts if not wanted or a.account_id in wanted]
         missing = wanted - {a.account_id for a in accounts}
@@ -119,20 +136,66 @@ class RiskService:
             self.names[account.account_id] = account.name or ""
             self._set_status(account.account_id, STARTING)
         self.user_hub = Hub(
-            "user", gw.user_hub_url, lambda: self.rest.token, USER_EVENTS,
+            "user", gw.user_hub_url, self._token_for("user"), USER_EVENTS,
             self._on_user_message, self._user_connected,
-            on_state=self._hub_state, on_auth_failure=self._relogin, **self._hub_options,
+            on_state=self._hub_state, on_auth_failure=self._relogin_for("user"), **self._hub_options,
         )
         self.market_hub = Hub(
-            "market", gw.market_hub_url, lambda: self.rest.token, MARKET_EVENTS,
+            "market", gw.market_hub_url, self._token_for("market"), MARKET_EVENTS,
             self._on_market_message, self._market_connected,
-            on_state=self._hub_state, on_auth_failure=self._relogin, **self._hub_options,
+            on_state=self._hub_state, on_auth_failure=self._relogin_for("market"),
+            **self._hub_options,
         )
         self.user_hub.start()
         self.market_hub.start()
-        self._spawn(self._tick_loop(), "tick")
         self._spawn(self.rest.keep_token_fresh(), "token")
         self._spawn(self._reconcile_loop(), "reconcile")
+
+    async def start_unless(self, stop: asyncio.Event) -> bool:
+        """:meth:`start`, abandoned if ``stop`` is set first; True if it completed.
+
+        start() keeps trying while the gateway is unreachable, so a caller that must also
+        honour a quit request (a signal, the tray's Quit) starts with this. Errors from
+        start() (refused credentials) are raised. Call :meth:`stop` afterwards either way.
+        """
+        starting = asyncio.ensure_future(self.start())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((starting, stopped), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            starting.cancel()
+            raise
+        finally:
+            stopped.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            return False
+        starting.result()
+        return True
+
+    async def _reach_gateway(self) -> tuple[list[Contract], list[AccountEvent]]:
+        """Log in, load contracts and accounts; keep trying while the gateway cannot be reached.
+
+        Starting with the network down (a laptop waking, autostart before Wi-Fi) must not end
+        protection: only a refused login (bad credentials) is final.
+        """
+        failures = 0
+        while True:
+            try:
+                if self.rest.token is None:
+                    await self.rest.login()
+                contracts = await self.rest.available_contracts()
+                accounts = await self.rest.accounts(only_active=True)
+                return contracts, accounts
+            except AuthError:
+                raise
+            except GatewayRestError as exc:
+                delay = self.startup_backoff[min(failures, len(self.startup_backoff) - 1)]
+                failures += 1
+                log.warning("cannot reach the gateway (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
 
     async def stop(self) -> None:
         if self._stopping:
@@ -157,6 +220,23 @@ class RiskService:
             self.engine.flush()
         if hasattr(self, "store"):
             self.store.close()
+
+    def _log_restored_locks(self) -> None:
+        """A lock from before a restart is not a new LockSet; still say it is in force."""
+        now = self.clock.now()
+        zone = ZoneInfo(self.config.general.timezone)
+        for lock in self.engine.lockouts.all_locks():
+            if not lock.active_at(now):
+                continue
+            until = (
+                f"until {lock.until.astimezone(zone):%a %Y-%m-%d %H:%M %Z}"
+                if lock.until is not None
+                else "until the gateway allows trading again"
+            )
+            log.info(
+                "restored lock: account %s %s %s %s: %s",
+                lock.account_id, lock.rule_id, lock.kind.value, until, lock.reason,
+            )
 
     def _contract_name(self, contract_id: str) -> str:
         contract = self.engine.contracts.get(contract_id)
@@ -245,8 +325,22 @@ class RiskService:
         self.user_hub.rebuild()
         self.market_hub.rebuild()
 
-    async def _relogin(self) -> None:
-        await self.rest.login()
+    def _token_for(self, hub: str) -> Callable[[], str | None]:
+        def token() -> str | None:
+            self._hub_tokens[hub] = self.rest.token
+            return self.rest.token
+
+        return token
+
+    def _relogin_for(self, hub: str) -> Callable[[], Awaitable[None]]:
+        async def relogin() -> None:
+            # Both hubs are refused together after an expiry: log in once, not once per hub
+            # (every login changes the token, and every change rebuilds both hubs again).
+            async with self._relogin_lock:
+                if self.rest.token == self._hub_tokens.get(hub):
+                    await self.rest.login()
+
+        return relogin
 
     # --- background loops ----------------------------------------------------------------------
 

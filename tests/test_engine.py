@@ -260,6 +260,16 @@ def test_loss_warnings_fire_once_per_threshold_per_trading_day() -> None:
     assert [(w.fraction, w.trading_day) for w in warnings[2:]] == [(0.5, THURSDAY), (0.8, THURSDAY)]
 
 
+def test_a_loss_that_jumps_past_the_limit_locks_without_warnings_on_top() -> None:
+    engine, _, port = make_engine(config({"daily_realized_loss": {"limit": 500}}))
+    warnings = notices(engine, LossWarning)
+    engine.handle(trade("-600", fees="0", at=T0))
+    assert warnings == []  # the lock is the news
+    assert [c.rule_id for c in port.commands] == ["RULE-003"]
+    engine.handle(trade("10", fees="0", at=T0 + timedelta(seconds=1)))  # −590: still no repeats
+    assert warnings == []
+
+
 def test_a_warning_exactly_at_its_threshold_fires() -> None:
     engine, _, _ = make_engine(config({"daily_realized_loss": {"limit": 100, "warn_at": [0.55]}}))
     warnings = notices(engine, LossWarning)

@@ -268,3 +268,28 @@ def test_a_lock_until_the_api_lifts_it_survives_restarts_and_resets(path: Path, 
     assert engine.lockouts.hard_lock(ACCOUNT, next_day) == guard
     engine.handle(position(MNQ, 1, 20000.0))
     assert [(type(c), c.rule_id) for c in port.commands] == [(CloseContract, "RULE-010")]
+
+
+def test_loss_warnings_given_before_a_restart_are_not_repeated(tmp_path: Path) -> None:
+    from core.notices import LossWarning
+    from tests.builders import T0, config, make_engine, open_store, trade
+
+    cfg = config({"daily_realized_loss": {"limit": 500}})
+    first, _, _ = make_engine(cfg, store=open_store(tmp_path / "state.db"))
+    seen: list[LossWarning] = []
+    first.bus.subscribe(seen.append, LossWarning)
+    first.handle(trade("-260", fees="0", at=T0))
+    first.flush()
+    assert [w.fraction for w in seen] == [0.5]
+    first.store.close()  # type: ignore[union-attr]
+    second, _, _ = make_engine(cfg, store=open_store(tmp_path / "state.db"))
+    second.restore()
+    again: list[LossWarning] = []
+    second.bus.subscribe(again.append, LossWarning)
+    second.handle(trade("-10", fees="0", at=T0))
+    second.flush()
+    assert again == []  # 50 % was already said before the restart
+    second.handle(trade("-150", fees="0", at=T0))
+    second.flush()
+    assert [w.fraction for w in again] == [0.8]
+    second.store.close()  # type: ignore[union-attr]
