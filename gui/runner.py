@@ -1,0 +1,162 @@
+"""The tray app's life: one instance per user, first-run setup, service start and clean quit.
+
+``main.py`` creates the QApplication and hands this coroutine to qasync; everything here
+runs on that one loop/Qt thread. Quit sets an asyncio event; the coroutine then shuts the
+service down (hubs, HTTP, writers) and returns, which ends the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from core.admin_password import AdminPassword
+from core.config.io import default_config_path, load_config, save_config
+from core.config.models import AppConfig
+from core.config_changes import ConfigManager
+from core.gateway.credentials import Credentials, CredentialsError, load_credentials
+from core.headless import CurrentToken, configure_logging, start_demo_gateway
+from core.service import RiskService
+from gui.app import TrayApp
+from gui.executor import QThreadPoolExecutor
+from gui.first_run import FirstRunWindow, gateway_login_tester, username_saver
+from gui.settings import SettingsWindow
+
+log = logging.getLogger("riskmanager")
+
+INSTANCE_NAME = f"RiskManager-{getpass.getuser()}"
+
+
+def has_display() -> bool:
+    """Qt aborts the process without a display; say so instead (Linux/BSD only lack one)."""
+    if not sys.platform.startswith(("linux", "freebsd")):
+        return True
+    return any(os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
+def signal_running_instance() -> bool:
+    """If the app already runs for this user, ask it to show its dashboard and say so."""
+    socket = QLocalSocket()
+    socket.connectToServer(INSTANCE_NAME)
+    if not socket.waitForConnected(300):
+        return False
+    socket.write(b"show\n")
+    socket.waitForBytesWritten(300)
+    socket.disconnectFromServer()
+    return True
+
+
+class InstanceServer(QLocalServer):
+    def __init__(self, on_show: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_show = on_show
+        if not self.listen(INSTANCE_NAME):
+            QLocalServer.removeServer(INSTANCE_NAME)  # a crashed instance left its socket behind
+            self.listen(INSTANCE_NAME)
+        self.newConnection.connect(self._accept)
+
+    def _accept(self) -> None:
+        while self.hasPendingConnections():
+            connection = self.nextPendingConnection()
+            connection.disconnected.connect(connection.deleteLater)
+            self._on_show()
+
+
+async def first_run(config: AppConfig, config_path: Path) -> Credentials:
+    """No API key yet: ask for it in a window (never a nested modal loop) and wait."""
+    done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    window = FirstRunWindow(
+        gateway_login_tester(config.gateway.api_url),
+        username_saver(config_path),
+        username=config.gateway.username,
+    )
+
+    def completed(name: str) -> None:
+        if not done.done():
+            done.set_result(name)
+
+    def closed() -> None:
+        if not done.done():
+            done.set_exception(CredentialsError("setup closed before a key was stored"))
+
+    window.completed.connect(completed)
+    window.closed.connect(closed)
+    window.show()
+    username = await done
+    window.hide()
+    return load_credentials(username)
+
+
+async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) -> int:
+    quit_requested = asyncio.Event()
+    secrets: list[str | CurrentToken] = []
+    configure_logging(secrets)
+    gateway = None
+    data_dir: Path | None = None
+    if demo:
+        gateway, config, credentials = await start_demo_gateway(config)
+        data_dir = Path(tempfile.mkdtemp(prefix="riskmanager-demo-"))
+        # The demo edits its own copy of the config: trying the settings must not touch yours.
+        config_path = data_dir / "config.toml"
+        save_config(config, config_path)
+    else:
+        config_path = config_path or default_config_path()
+        try:
+            credentials = load_credentials(config.gateway.username or None)
+        except CredentialsError:
+            try:
+                credentials = await first_run(config, config_path)
+            except CredentialsError as exc:
+                log.error("no credentials: %s", exc)
+                return 2
+            if config_path.exists():
+                config = load_config(config_path)
+    secrets.append(credentials.api_key)
+    manager = ConfigManager(config_path, config=config)
+    executor = QThreadPoolExecutor()
+    service = RiskService(config, credentials, data_dir=data_dir, db_executor=executor)
+    secrets.append(CurrentToken(service))
+    settings: list[SettingsWindow] = []
+
+    def open_settings() -> None:
+        if not settings:
+            settings.append(SettingsWindow(manager))
+        settings[0].show()
+        settings[0].raise_()
+
+    manager.add_listener(lambda applied: service.engine.apply_config(applied))
+    ui = TrayApp(
+        service,
+        demo=demo,
+        quit_requested=quit_requested,
+        admin=AdminPassword.beside(config_path),
+        open_settings=open_settings,
+    )
+    instance = InstanceServer(ui.dashboard.show_and_raise)
+    code = 0
+    try:
+        # start_unless: Quit from the tray must work even while the gateway is unreachable.
+        if await service.start_unless(quit_requested):
+            await quit_requested.wait()
+    except Exception as exc:
+        log.error("cannot run: %s", exc)
+        code = 1
+    finally:
+        ui.close()
+        instance.close()
+        for window in settings:
+            window.hide()
+        await service.stop()
+        executor.shutdown(wait=True)
+        if gateway is not None:
+            await gateway.stop()
+    log.info("stopped cleanly")
+    return code
