@@ -37,8 +37,37 @@ def main(argv: list[str] | None = None) -> int:
         from core.headless import run_headless
 
         return asyncio.run(run_headless(config, demo=args.demo))
-    print("The tray app is not built yet: run with --headless (add --demo to try it).", file=sys.stderr)
-    return 1
+    return run_tray_app(config, args.config, demo=args.demo)
+
+
+def run_tray_app(config: object, config_path: Path | None, *, demo: bool) -> int:
+    import os
+
+    # qasync tries other Qt bindings first; name ours before it is imported.
+    os.environ.setdefault("QT_API", "pyside6")
+    from gui.runner import has_display
+
+    if not has_display():
+        print(
+            "No display found: the tray app needs a desktop session. "
+            "Run with --headless to use the risk manager without one.",
+            file=sys.stderr,
+        )
+        return 1
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from gui.runner import run_gui, signal_running_instance
+
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
+    app.setApplicationName("Risk Manager")
+    # A tray app lives on with every window closed; only Quit ends it.
+    app.setQuitOnLastWindowClosed(False)
+    if not demo and signal_running_instance():
+        print("Risk Manager is already running: its dashboard was brought forward.")
+        return 0
+    return int(qasync.run(run_gui(config, config_path, demo=demo)))  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from core.config.models import AppConfig
 from core.config_changes import ConfigManager
 from core.gateway.credentials import Credentials, CredentialsError, load_credentials
 from core.headless import CurrentToken, configure_logging, start_demo_gateway
+from core.notice_log import NoticeLog
 from core.service import RiskService
 from gui.app import TrayApp
 from gui.executor import QThreadPoolExecutor
@@ -141,6 +144,11 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
         open_settings=open_settings,
     )
     instance = InstanceServer(ui.dashboard.show_and_raise)
+    notices = NoticeLog(service.bus, config.general.timezone)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Python runs this between Qt events (the snapshot timer keeps them coming).
+        signal.signal(sig, lambda *_: loop.call_soon_threadsafe(quit_requested.set))
     code = 0
     try:
         # start_unless: Quit from the tray must work even while the gateway is unreachable.
@@ -155,8 +163,15 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
         for window in settings:
             window.hide()
         await service.stop()
+        notices.close()
         executor.shutdown(wait=True)
         if gateway is not None:
             await gateway.stop()
-    log.info("stopped cleanly")
+    leftover_tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    leftover_threads = [t.name for t in threading.enumerate() if not t.daemon and t is not threading.main_thread()]
+    log.info(
+        "stopped cleanly (tasks left: %d, non-daemon threads left: %d)",
+        len(leftover_tasks),
+        len(leftover_threads),
+    )
     return code

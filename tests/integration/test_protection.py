@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from core.bus import EventBus
 from core.commands import CancelOrder
 from core.modules.lockouts import LockKind
