@@ -225,7 +225,8 @@ class AccountPanel(QWidget):
         limits_layout.addLayout(self._limits_grid)
         limits_layout.addWidget(self.no_limits_label)
 
-        self.locks = DataTable(["Rule", "Lock", "Reason", "Remaining"], {3})
+        # Remaining before Reason: the countdown is what a locked trader looks for first.
+        self.locks = DataTable(["Rule", "Lock", "Remaining", "Reason"], {2})
         self.locks.setMaximumHeight(150)  # a lock or two is the usual: leave the room to the chart
         self.no_locks_label = QLabel("No active locks: trading allowed")
         self.chart = PnlChart()
@@ -301,13 +302,13 @@ class AccountPanel(QWidget):
 
     def tick(self, now: datetime) -> None:
         for row, lock in enumerate(self._locks):
-            self.locks.set_text(row, 3, lock_remaining(lock, now))
+            self.locks.set_text(row, 2, lock_remaining(lock, now))
 
     def _lock_row(self, lock: LockView, now: datetime) -> Row:
         kind, colour = _LOCK_KIND.get(lock.kind, (lock.kind, AMBER))
         cells: list[Cell] = [
-            (lock.rule_id, None), (kind, colour), (lock.reason, None),
-            (lock_remaining(lock, now), None),
+            (lock.rule_id, None), (kind, colour), (lock_remaining(lock, now), None),
+            (lock.reason, None),
         ]
         return (lock.rule_id, lock.kind, lock.reason), cells
 
