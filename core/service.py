@@ -268,6 +268,10 @@ class RiskService:
                     self._set_status(account_id, RECONNECTING)
         if hub == "market" and state is not HubState.CONNECTED:
             self._quote_subscriptions.clear()
+            if hasattr(self, "engine"):
+                # Prices from before the outage are stale: an old mark must never close a
+                # position; until fresh quotes arrive no open-P&L decision is taken.
+                self.engine.quotes.clear()
 
     # --- hubs ----------------------------------------------------------------------------------
 

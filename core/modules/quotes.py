@@ -58,6 +58,11 @@ class QuoteBook:
         self._marks[event.contract_id] = event.price
         return event.price
 
+    def clear(self) -> None:
+        """Forget every price (the market feed was lost: what we hold is stale)."""
+        self._quotes.clear()
+        self._marks.clear()
+
     def mark(self, contract_id: str) -> float | None:
         return self._marks.get(contract_id)
 

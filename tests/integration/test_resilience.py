@@ -214,3 +214,14 @@ async def test_every_recorded_stream_event_is_parsed(
     assert problems == []
     assert h.protected()
     assert not [n for n in h.of(AccountStatusChanged) if n.status == "reconnecting"]
+
+
+async def test_prices_from_before_a_market_outage_are_forgotten(harness: Harness) -> None:
+    from core.events import QuoteEvent
+
+    engine = harness.service.engine
+    engine.handle(QuoteEvent("CON.F.US.MES.U26", last_price=5000.0))
+    assert engine.quotes.mark("CON.F.US.MES.U26") == 5000.0
+    harness.sim.drop_connections()
+    # A mark that old must never decide an open-loss close after the reconnect.
+    await until(lambda: engine.quotes.mark("CON.F.US.MES.U26") is None, "the stale price forgotten")

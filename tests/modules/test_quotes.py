@@ -90,3 +90,14 @@ def test_live_stream_market_pushes() -> None:
     # The recorded quote is partial (no lastPrice): its mark is the mid; the print is a last.
     assert book.mark(MNQ) == (29547 + 29547.5) / 2
     assert book.mark("CON.F.US.MES.U26") == 7730.5
+
+
+def test_clearing_forgets_every_mark() -> None:
+    from core.events import QuoteEvent
+    from core.modules.quotes import QuoteBook
+
+    book = QuoteBook()
+    book.apply(QuoteEvent("CON.F.US.MNQ.U26", last_price=100.0))
+    book.clear()
+    assert book.mark("CON.F.US.MNQ.U26") is None
+    assert book.quote("CON.F.US.MNQ.U26") is None
