@@ -23,6 +23,7 @@ from core.bus import EventBus
 from core.clock import Clock, SystemClock
 from core.config.io import APP_DIR_NAME
 from core.config.models import AppConfig
+from core.config_changes import ConfigManager
 from core.enforcement import EnforcementExecutor
 from core.engine import Engine
 from core.events import (
@@ -73,6 +74,7 @@ class RiskService:
         startup_backoff: Sequence[float] = STARTUP_BACKOFF,
         hub_options: dict[str, Any] | None = None,
         rest_factory: Callable[[], GatewayRest] | None = None,
+        config_manager: ConfigManager | None = None,
     ) -> None:
         self.config = config
         self.credentials = credentials
@@ -85,6 +87,8 @@ class RiskService:
         self.startup_backoff = tuple(startup_backoff) or STARTUP_BACKOFF
         self._hub_options = hub_options or {}
         self._rest_factory = rest_factory
+        # Owns edits from the settings window and the loosenings that wait for the reset.
+        self.config_manager = config_manager
         self.status: dict[int, str] = {}
         self.names: dict[int, str] = {}
         self._quote_subscriptions: set[str] = set()
@@ -113,6 +117,8 @@ class RiskService:
             else GatewayRest(gw.api_url, self.credentials.username, self.credentials.api_key)
         )
         self.engine = Engine(self.config, self.clock, _NoPort(), self.bus, self.store, load_holidays())
+        if self.config_manager is not None:
+            self.config_manager.add_listener(self.engine.apply_config)
         self.enforcement = EnforcementExecutor(
             self.rest, self.bus, self.engine.enforcement_log, self.clock, contract_name=self._contract_name
         )
@@ -351,6 +357,13 @@ class RiskService:
     async def _tick_loop(self) -> None:
         while True:
             self.engine.tick()
+            if self.config_manager is not None:
+                try:
+                    # A loosening approved earlier comes into force at the reset (the manager's
+                    # listener hands it to the engine).
+                    self.config_manager.apply_pending_if_due(self.clock.now(), self.engine.calendar)
+                except Exception:
+                    log.exception("applying the waiting config changes failed")
             await asyncio.sleep(self.tick_interval)
 
     async def _reconcile_loop(self) -> None:

@@ -125,7 +125,9 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
     secrets.append(credentials.api_key)
     manager = ConfigManager(config_path, config=config)
     executor = QThreadPoolExecutor()
-    service = RiskService(config, credentials, data_dir=data_dir, db_executor=executor)
+    service = RiskService(
+        config, credentials, data_dir=data_dir, db_executor=executor, config_manager=manager
+    )
     secrets.append(CurrentToken(service))
     settings: list[SettingsWindow] = []
 
@@ -135,7 +137,6 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
         settings[0].show()
         settings[0].raise_()
 
-    manager.add_listener(lambda applied: service.engine.apply_config(applied))
     ui = TrayApp(
         service,
         demo=demo,

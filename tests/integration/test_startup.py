@@ -101,3 +101,43 @@ async def test_start_unless_gives_up_when_asked_to_stop(
     finally:
         await asyncio.wait_for(service.stop(), 15.0)
     assert all(task.done() for task in service._tasks)
+
+
+async def test_a_waiting_loosening_reaches_the_engine_at_the_reset(tmp_path: Path) -> None:
+    """The settings window's deferred change is applied by the running service, not the GUI."""
+    from datetime import UTC, datetime, timedelta
+
+    from core.clock import ManualClock
+    from core.config.io import save_config
+    from core.config_changes import ConfigManager, ProposalStatus
+    from core.gateway.credentials import Credentials
+    from core.service import RiskService
+    from core.sim.server import DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
+    from tests.builders import config
+
+    clock = ManualClock(datetime(2026, 8, 19, 15, 0, tzinfo=UTC))  # Wed 10:00 CDT
+    async with SimulatedGateway(market_interval=None) as sim:
+        tight = config({"daily_realized_loss": {"limit": 500}}).model_copy(
+            update={"gateway": config().gateway.model_copy(update={
+                "api_url": sim.base_url, "user_hub_url": sim.user_hub_url,
+                "market_hub_url": sim.market_hub_url})})
+        path = tmp_path / "config.toml"
+        save_config(tight, path)
+        manager = ConfigManager(path, clock=clock, config=tight)
+        service = RiskService(tight, Credentials(DEMO_USERNAME, DEMO_API_KEY), data_dir=tmp_path,
+                              clock=clock, tick_interval=0.02, config_manager=manager)
+        try:
+            await service.start()
+            loose = tight.model_copy(update={"rules": tight.rules.model_copy(update={
+                "daily_realized_loss": tight.rules.daily_realized_loss.model_copy(update={"limit": 800.0})})})
+            assert manager.propose(loose).status is ProposalStatus.DEFERRED
+            await asyncio.sleep(0.1)
+            assert service.engine.config.rules.daily_realized_loss.limit == 500  # not before
+            clock.set(datetime(2026, 8, 19, 22, 0, tzinfo=UTC) + timedelta(seconds=1))  # 17:00 CDT
+            for _ in range(100):
+                if service.engine.config.rules.daily_realized_loss.limit == 800:
+                    break
+                await asyncio.sleep(0.02)
+            assert service.engine.config.rules.daily_realized_loss.limit == 800
+        finally:
+            await service.stop()
