@@ -407,14 +407,7 @@ class Engine:
 
     def open_pnl(self, account_id: int) -> float | None:
         """Sum of the account's open P&L; None if any position cannot be priced yet."""
-        ctx = self.context(account_id, self.clock.now())
-        total = 0.0
-        for position in ctx.account.positions.values():
-            value = ctx.open_pnl(position)
-            if value is None:
-                return None
-            total += value
-        return total
+        return self.context(account_id, self.clock.now()).account_open_pnl()
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait for pending writes and deliver what they unblocked (tests, shutdown)."""

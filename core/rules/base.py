@@ -103,6 +103,16 @@ class RuleContext:
         ticks = (mark - position.average_price) / contract.tick_size
         return ticks * contract.tick_value * position.signed_size
 
+    def account_open_pnl(self) -> float | None:
+        """The sum over every position; None if any is unpriced (it could be offsetting)."""
+        total = 0.0
+        for position in self.account.positions.values():
+            pnl = self.open_pnl(position)
+            if pnl is None:
+                return None
+            total += pnl
+        return total
+
     def symbol(self, contract_id: str) -> str:
         return self.contracts.symbol(contract_id)
 
@@ -148,6 +158,28 @@ class Rule(Generic[C]):
             contract_id=contract_id,
             size=size,
         )
+
+    def reduce_newest(
+        self, ctx: RuleContext, positions: list[Position], excess: int, reason: str,
+        touched: str, whole: bool = False,
+    ) -> list[EnforcementCommand]:
+        """Cut ``excess`` contracts from the newest exposure first (the position the event
+        touched counts as the newest); ``whole`` closes each chosen position entirely."""
+        ordered = sorted(
+            positions, key=lambda p: (p.contract_id == touched, p.last_grew_at), reverse=True
+        )
+        commands: list[EnforcementCommand] = []
+        for position in ordered:
+            if excess <= 0:
+                break
+            take = position.size if whole else min(excess, position.size)
+            commands.append(
+                self.close(ctx, position.contract_id, reason)
+                if whole
+                else self.reduce(ctx, position.contract_id, take, reason)
+            )
+            excess -= take
+        return commands
 
     def cancel(self, ctx: RuleContext, order: OrderEvent, reason: str) -> CancelOrder:
         return CancelOrder(

@@ -26,20 +26,8 @@ class MaxContractsRule(Rule[MaxContracts]):
         excess = total - limit
         if excess <= 0:
             return []
-        # Newest exposure first; the position this event touched counts as the newest.
-        candidates.sort(
-            key=lambda p: (p.contract_id == event.contract_id, p.last_grew_at), reverse=True
-        )
         reason = f"{total} contracts open ({self.config.count_type}), limit {limit}"
-        commands = []
-        for position in candidates:
-            if excess <= 0:
-                break
-            if self.config.reduce_to_limit:
-                take = min(excess, position.size)
-                commands.append(self.reduce(ctx, position.contract_id, take, reason))
-            else:
-                take = position.size
-                commands.append(self.close(ctx, position.contract_id, reason))
-            excess -= take
+        commands = self.reduce_newest(
+            ctx, candidates, excess, reason, event.contract_id, whole=not self.config.reduce_to_limit
+        )
         return [self.breach(ctx, reason, *commands)]

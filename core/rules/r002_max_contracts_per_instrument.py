@@ -37,15 +37,6 @@ class MaxContractsPerInstrumentRule(Rule[MaxContractsPerInstrument]):
         excess = total - limit
         if excess <= 0:
             return []
-        same_root.sort(
-            key=lambda p: (p.contract_id == event.contract_id, p.last_grew_at), reverse=True
-        )
         reason = f"{total} {symbol} contracts open, limit {limit}"
-        commands = []
-        for position in same_root:
-            if excess <= 0:
-                break
-            take = min(excess, position.size)
-            commands.append(self.reduce(ctx, position.contract_id, take, reason))
-            excess -= take
+        commands = self.reduce_newest(ctx, same_root, excess, reason, event.contract_id)
         return [self.breach(ctx, reason, *commands)]

@@ -29,13 +29,8 @@ class DailyUnrealizedLossRule(Rule[DailyUnrealizedLoss]):
                 f"reached the limit {money(-self.config.limit)}"
             )
             return [self.breach(ctx, reason, self.close(ctx, position.contract_id, reason))]
-        total = 0.0
-        for position in positions.values():
-            pnl = ctx.open_pnl(position)
-            if pnl is None:
-                return []  # an unpriced position could be offsetting: take no decision
-            total += pnl
-        if not positions or total > threshold:
+        total = ctx.account_open_pnl()
+        if not positions or total is None or total > threshold:
             return []
         reason = f"account open loss {money(total)} reached the limit {money(-self.config.limit)}"
         return [

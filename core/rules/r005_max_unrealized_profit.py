@@ -29,13 +29,8 @@ class MaxUnrealizedProfitRule(Rule[MaxUnrealizedProfit]):
                 f"reached the target {money(self.config.target)}"
             )
             return [self.breach(ctx, reason, self.close(ctx, position.contract_id, reason))]
-        total = 0.0
-        for position in positions.values():
-            pnl = ctx.open_pnl(position)
-            if pnl is None:
-                return []
-            total += pnl
-        if not positions or total < threshold:
+        total = ctx.account_open_pnl()
+        if not positions or total is None or total < threshold:
             return []
         reason = f"account open profit {money(total)} reached the target {money(self.config.target)}"
         return [
