@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import engine_bench, gateway_bench
+from bench import engine_bench, gateway_bench, gui_bench
 
 
 def main() -> None:
@@ -22,6 +22,17 @@ def main() -> None:
     parser.add_argument(
         "--gateway-seconds", type=float, default=4.0, help="seconds per quote-storm rate"
     )
+    parser.add_argument(
+        "--gui-rates",
+        default=",".join(map(str, gui_bench.DEFAULT_RATES)),
+        help="GUI responsiveness target rates, quotes/s, comma-separated (0 = baseline)",
+    )
+    parser.add_argument(
+        "--gui-seconds", type=float, default=gui_bench.DEFAULT_SECONDS, help="seconds per GUI rate"
+    )
+    parser.add_argument(
+        "--gui-profile", action="store_true", help="cProfile the GUI loop even if the goal is met"
+    )
     args = parser.parse_args()
     engine_bench.run(quotes=args.quotes, breaches=args.breaches)
     print()
@@ -29,6 +40,12 @@ def main() -> None:
         breaches=args.gateway_breaches,
         rates=[int(r) for r in args.gateway_rates.split(",")],
         seconds=args.gateway_seconds,
+    )
+    print()
+    gui_bench.run(
+        rates=[int(r) for r in args.gui_rates.split(",")],
+        seconds=args.gui_seconds,
+        profile=args.gui_profile,
     )
 
 
