@@ -104,7 +104,9 @@ class EnforcementExecutor:
         *,
         sleep: Sleep = asyncio.sleep,
         perf: Callable[[], float] = time.perf_counter,
-        backoff: Sequence[float] = (0.1, 0.25, 0.5, 1.0, 2.0),
+        # The first retry waits long enough for an accepted close's fill to show in a re-read:
+        # sending it again any sooner could close twice and flip the position.
+        backoff: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
         round_attempts: int = 5,
         slow_interval: float = 10.0,
         alarm_every: int = 3,

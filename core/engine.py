@@ -20,6 +20,7 @@ from core.bus import EventBus
 from core.clock import Clock
 from core.commands import (
     ACTIONS,
+    CloseContract,
     EnforcementCommand,
     EnforcementPort,
     PartialClose,
@@ -71,6 +72,7 @@ log = logging.getLogger(__name__)
 RESEND_AFTER = 2.0
 STOP_MODIFY_INTERVAL = 1.0
 KEEP_PNL_DAYS = 3
+DAILY_LIMIT_RULES = ("RULE-003", "RULE-013")
 
 
 class Engine:
@@ -238,6 +240,7 @@ class Engine:
             tick = ClockTick(now)
             for account_id, account in list(self.mirror.accounts.items()):
                 if account.positions and self.is_protected(account_id):
+                    self._sweep_hard_lock(account_id, now, started)
                     try:
                         self._evaluate(account_id, tick, ClockTick, now, started)
                     except Exception:  # one account's failure must not skip the next one
@@ -247,6 +250,39 @@ class Engine:
                 self.store.batched.maybe_flush()
         except Exception:
             log.exception("clock tick failed")
+
+    def recheck_daily_limits(self, account_id: int) -> None:
+        """After a catch-up (start-up, reconnect): the day may already be past a daily limit
+        whose lock never reached the file (a crash between the trade's commit and the
+        lock's); re-judge it once, since re-delivered trades are de-duplicated and silent."""
+        if not self.is_protected(account_id):
+            return
+        started, now = time.perf_counter(), self.clock.now()
+        ctx = self.context(account_id, now)
+        for rule in self._by_kind.get(TradeEvent, ()):
+            if rule.rule_id in DAILY_LIMIT_RULES:
+                breaches = rule.evaluate(ctx, None)
+                if breaches:
+                    self._enforce(rule, breaches, now, started)
+                    return
+
+    def _sweep_hard_lock(self, account_id: int, now: datetime, started: float) -> None:
+        """A hard lock means flat. Whatever the mirror still shows open is closed again (at
+        most every RESEND_AFTER seconds per contract), so a close lost in a race with the
+        trader, or absorbed by one that was just finishing, cannot leave exposure behind."""
+        hard = self.lockouts.hard_lock(account_id, now)
+        if hard is None or self.resend.flatten_in_flight(account_id, started):
+            return  # a flatten just went out: give its fills time to show
+        for contract_id in list(self.mirror.account(account_id).positions):
+            self._issue(
+                CloseContract(
+                    account_id=account_id,
+                    rule_id=hard.rule_id,
+                    reason=f"still open during a lock: {hard.reason}",
+                    contract_id=contract_id,
+                ),
+                started,
+            )
 
     # --- rules ---------------------------------------------------------------------------------
 
@@ -274,7 +310,10 @@ class Engine:
         if not rules:
             return
         ctx = self.context(account_id, now)
+        held_back = False
         for rule in rules:
+            if held_back and rule.automation:
+                continue  # never move stops on a position another rule is already closing
             try:
                 breaches = rule.evaluate(ctx, event)
             except Exception as exc:
@@ -282,10 +321,15 @@ class Engine:
                 self.bus.publish(RuleError(rule.rule_id, account_id, repr(exc)))
                 continue
             if breaches:
-                self._enforce(rule, breaches, now, started)
-                return  # first breach wins
+                if self._enforce(rule, breaches, now, started):
+                    return  # first breach wins
+                # Already enforced and in flight (or its lock already set): it must not hide a
+                # later rule's breach, such as the end-of-window lock behind a stop-loss close.
+                held_back = True
 
-    def _enforce(self, rule: Rule[Any], breaches: list[Breach], now: datetime, started: float) -> None:
+    def _enforce(self, rule: Rule[Any], breaches: list[Breach], now: datetime, started: float) -> bool:
+        """Apply a rule's breaches; True if anything new happened (a command or a lock)."""
+        acted = False
         for breach in breaches:
             acct = breach.account_id
             changed = False
@@ -314,7 +358,9 @@ class Engine:
             fresh = [c for c in breach.commands if not self.resend.recently_sent(c, started)]
             if not rule.automation and (fresh or changed):
                 self.bus.publish(BreachDetected(acct, breach.rule_id, breach.reason, now))
-            self._issue_all(fresh, started)
+            issued = self._issue_all(fresh, started)
+            acted = acted or issued or changed
+        return acted
 
     # --- enforcement ---------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ async def reconcile_account(rest: GatewayRest, engine: Engine, account_id: int) 
             engine.handle(replace(order, status=OrderStatus.CANCELLED))
     for trade in await rest.trades(account_id, trading_day_start(engine)):
         engine.handle(trade)  # trade ids de-duplicate: a trade already counted changes nothing
+    engine.recheck_daily_limits(account_id)
 
 
 def trading_day_start(engine: Engine) -> datetime:

@@ -28,7 +28,8 @@ class ResendGuard:
         if isinstance(command, CloseContract | PartialClose):
             position = self._mirror.account(acct).positions.get(command.contract_id)
             size = position.signed_size if position else 0
-            return ("close", acct, command.contract_id), size, self.resend_after
+            kind = "close" if isinstance(command, CloseContract) else "reduce"
+            return (kind, acct, command.contract_id), size, self.resend_after
         if isinstance(command, CancelOrder):
             return ("cancel", acct, command.order_id), None, self.resend_after
         if isinstance(command, Flatten):
@@ -45,12 +46,18 @@ class ResendGuard:
         key, signature, _ = self._key(command)
         self._sent[key] = (now, signature)
 
+    def flatten_in_flight(self, account_id: int, now: float) -> bool:
+        """A flatten went out for this account less than ``resend_after`` ago."""
+        last = self._sent.get(("flatten", account_id))
+        return last is not None and now - last[0] < self.resend_after
+
     def forget(self, command: EnforcementCommand) -> None:
         self._sent.pop(self._key(command)[0], None)
 
     def position_changed(self, account_id: int, contract_id: str) -> None:
         """Closed and reopened at the same size is new exposure: it must be closed again."""
         self._sent.pop(("close", account_id, contract_id), None)
+        self._sent.pop(("reduce", account_id, contract_id), None)
 
     def prune(self, now: float) -> None:
         if len(self._sent) > 256:

@@ -377,6 +377,9 @@ class RiskService:
                     await reconcile_account(self.rest, self.engine, account_id)
                 except Exception as exc:
                     log.warning("periodic reconcile of %s failed: %s", account_id, exc)
+            # What the reconcile found (the stream missed it) needs prices too.
+            with contextlib.suppress(Exception):
+                await self._subscribe_held_quotes()
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)

@@ -16,9 +16,9 @@ os.environ.setdefault("QT_API", "pyside6")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import qasync  # noqa: E402
 from core.config.io import DEFAULT_CONFIG_RESOURCE, load_config, save_config  # noqa: E402
 from core.config_changes import ConfigManager  # noqa: E402
 from core.headless import configure_logging, start_demo_gateway  # noqa: E402

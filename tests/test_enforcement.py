@@ -356,7 +356,7 @@ async def test_accepted_close_with_the_position_still_there_is_retried() -> None
     h.rest.script["close_contract"] = [IGNORED]
     await run(h, close())
     assert h.rest.count("close_contract") == 2
-    assert h.sleeps == [0.1]
+    assert h.sleeps == [0.5]
     assert h.outcomes() == ["retry", "done"]
     assert h.store.records[0].details["still_open"] == [MNQ]
     assert h.of(EnforcementDone)[0].attempts == 2
@@ -556,7 +556,7 @@ async def test_flatten_repeats_until_a_reread_shows_flat() -> None:
     assert h.rest.count("close_contract") == 3
     assert h.rest.count("cancel_order") == 1
     assert h.outcomes() == ["retry", "retry", "done"]
-    assert h.sleeps == [0.1, 0.25]
+    assert h.sleeps == [0.5, 1.0]
 
 
 async def test_flatten_of_a_flat_account_is_done(caplog: pytest.LogCaptureFixture) -> None:
@@ -643,7 +643,7 @@ async def test_a_flatten_absorbs_a_close_waiting_to_retry() -> None:
     h.executor._sleep = slow_sleep
     h.executor.submit(close())
     await settle()
-    assert h.sleeps == [0.1]  # the close is waiting to retry
+    assert h.sleeps == [0.5]  # the close is waiting to retry
     h.executor.submit(flatten())
     await asyncio.wait_for(h.executor.drain(), 5)
     assert rest.count("close_contract") == 2  # the close's first try, then the flatten's
@@ -733,7 +733,7 @@ async def test_persistent_failure_alarms_keeps_trying_then_recovers() -> None:
     h.rest.script["close_contract"] = [refusal] * 8
     await run(h, close())
     assert h.rest.count("close_contract") == 9
-    assert h.sleeps == [0.1, 0.25, 0.5, 1.0, 10.0, 10.0, 10.0, 10.0]
+    assert h.sleeps == [0.5, 1.0, 2.0, 4.0, 10.0, 10.0, 10.0, 10.0]
     failed = h.of(EnforcementFailed)
     assert [f.attempts for f in failed] == [5, 8]  # after the round, then every 3 more
     assert "UnknownError" in failed[0].error
@@ -775,8 +775,8 @@ async def test_enforcement_log_records_latency_from_the_event() -> None:
     await run(h, close(event_at=499.99))
     retry, done = h.store.records
     assert retry.outcome == "retry" and retry.execution_time_ms is None
-    assert done.execution_time_ms == pytest.approx(110.0)  # 10 ms before submit + 0.1 s backoff
-    assert h.of(EnforcementDone)[0].latency_ms == pytest.approx(110.0)
+    assert done.execution_time_ms == pytest.approx(510.0)  # 10 ms before submit + 0.5 s backoff
+    assert h.of(EnforcementDone)[0].latency_ms == pytest.approx(510.0)
     assert done.at == h.clock.now()
     assert (done.account_id, done.rule_id, done.reason) == (ACCT, "RULE-004", "open loss")
     assert done.details["attempts"] == 2

@@ -362,6 +362,34 @@ def test_tick_flattens_at_the_window_end_and_locks_until_it_reopens() -> None:
     assert len(port.commands) == 1
 
 
+def test_a_position_still_open_under_a_hard_lock_is_closed_again_on_the_tick() -> None:
+    """A close lost in a race (absorbed by one that was finishing) must not leave exposure."""
+    engine, _, port = make_engine(config({"daily_realized_loss": {"limit": 500}}))
+    engine.resend.resend_after = 0.0  # pacing aside: every tick may send again
+    engine.handle(position(MNQ, 1, 20000.0))
+    engine.handle(trade("-600", fees="0", at=T0))  # RULE-003: flatten + hard lock
+    assert [type(c) for c in port.commands] == [Flatten]
+    engine.tick()  # the mirror still shows MNQ open: close it again
+    assert [(type(c), c.contract_id) for c in port.commands[1:]] == [(CloseContract, MNQ)]
+    engine.handle(position(MNQ, 0, 0.0))
+    engine.tick()  # flat: nothing more
+    assert len(port.commands) == 2
+
+
+def test_a_breach_already_in_flight_does_not_hide_the_next_rule() -> None:
+    """RULE-008's close is held back (already sent); RULE-009's window end must still lock."""
+    engine, clock, port = make_engine(
+        config({"no_stop_loss_grace": {"grace_seconds": 0}, "session_block_outside": {}})
+    )
+    clock.set(ct(2026, 8, 19, 15, 9))
+    engine.handle(position(MNQ, 1, 20000.0, created_at=clock.now()))  # RULE-008 close sent
+    assert [c.rule_id for c in port.commands] == ["RULE-008"]
+    clock.set(ct(2026, 8, 19, 15, 10))
+    engine.tick()  # RULE-008 again (held back), then RULE-009 at the window's end
+    assert engine.lockouts.get(ACCOUNT, "RULE-009") is not None
+    assert [c.rule_id for c in port.commands] == ["RULE-008", "RULE-009"]
+
+
 # --- never raises ----------------------------------------------------------------------------------
 
 
@@ -405,3 +433,15 @@ def test_handle_never_raises_on_garbage(garbage: Any) -> None:
     engine.handle(position(MNQ, 1, 20000.0, position_id=77))
     engine.handle(position(MNQ, 3, 20000.0, position_id=77))
     assert any(c.rule_id == "RULE-001" and c.contract_id == MNQ for c in port.commands)
+
+
+def test_a_daily_limit_past_at_catch_up_locks_even_if_the_lock_was_lost() -> None:
+    """The losing trade reached the file but its lock did not (a crash in between)."""
+    engine, _, port = make_engine(config({"daily_realized_loss": {"limit": 500}}))
+    engine.pnl.restore([trade("-600", fees="0", at=T0)])  # as a restart finds it: no lock
+    assert engine.lockouts.get(ACCOUNT, "RULE-003") is None
+    engine.recheck_daily_limits(ACCOUNT)
+    assert engine.lockouts.get(ACCOUNT, "RULE-003") is not None
+    assert [type(c) for c in port.commands] == [Flatten]
+    engine.recheck_daily_limits(ACCOUNT)  # the same again: already enforced
+    assert len(port.commands) == 1

@@ -8,7 +8,7 @@ changes state and never talks to the gateway; the engine does both.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -198,6 +198,16 @@ class Rule(Generic[C]):
             contract_ids=tuple(ctx.account.positions),
             order_ids=tuple(ctx.account.orders),
         )
+
+
+# How far the gateway's trade timestamps and this PC's clock may disagree while a fill still
+# counts as happening "now". A cooldown is timed from the fill, but a fast PC clock must not
+# shorten (or skip) it; a fill older than this (REST catch-up) keeps its own time.
+CLOCK_SKEW = timedelta(seconds=60)
+
+
+def cooldown_start(fill_time: datetime, now: datetime) -> datetime:
+    return now if abs(now - fill_time) <= CLOCK_SKEW else fill_time
 
 
 def money(value: float | Decimal) -> str:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from core.config.rules import TradeFrequencyLimit
 from core.events import TradeEvent
 from core.modules.lockouts import LockKind
-from core.rules.base import Breach, LockRequest, Rule, RuleContext
+from core.rules.base import Breach, LockRequest, Rule, RuleContext, cooldown_start
 
 
 class TradeFrequencyLimitRule(Rule[TradeFrequencyLimit]):
@@ -34,7 +34,7 @@ class TradeFrequencyLimitRule(Rule[TradeFrequencyLimit]):
         if not over:
             return []
         seconds, _ = max(over)
-        until = event.created_at + timedelta(seconds=seconds)
+        until = cooldown_start(event.created_at, ctx.now) + timedelta(seconds=seconds)
         if until <= ctx.now:
             return []
         reason = "; ".join(text for _, text in over) + f": cooldown {seconds} s"

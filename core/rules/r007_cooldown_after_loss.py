@@ -8,7 +8,7 @@ from decimal import Decimal
 from core.config.rules import CooldownAfterLoss
 from core.events import TradeEvent
 from core.modules.lockouts import LockKind
-from core.rules.base import Breach, LockRequest, Rule, RuleContext, money
+from core.rules.base import Breach, LockRequest, Rule, RuleContext, cooldown_start, money
 
 
 class CooldownAfterLossRule(Rule[CooldownAfterLoss]):
@@ -24,7 +24,7 @@ class CooldownAfterLossRule(Rule[CooldownAfterLoss]):
         if not reached:
             return []
         tier = max(reached, key=lambda t: t.loss)
-        until = event.created_at + timedelta(seconds=tier.seconds)
+        until = cooldown_start(event.created_at, ctx.now) + timedelta(seconds=tier.seconds)
         if until <= ctx.now:
             return []
         reason = (

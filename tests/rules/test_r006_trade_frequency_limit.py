@@ -162,13 +162,25 @@ def test_stale_entries_whose_cooldown_is_already_over_start_nothing() -> None:
     assert lock_of(engine, RULE) is None
 
 
-def test_a_late_entry_still_inside_its_cooldown_locks_from_the_entry_not_from_now() -> None:
+def test_an_entry_within_the_clock_skew_margin_cools_down_from_now() -> None:
+    # The 4th entry is stamped 10 s ago: gateway and PC clocks may disagree by that much, so
+    # the cooldown runs its full length from now (a fast PC clock must not shorten it).
     engine, clock, _ = engine_with(per_minute=3)
     first = T0 - timedelta(seconds=40)
-    for seconds in (0, 10, 20, 30):  # the 4th entry happened 10 s before it reached us
+    for seconds in (0, 10, 20, 30):
         engine.handle(trade(None, at=first + timedelta(seconds=seconds)))
     lock = lock_of(engine, RULE)
-    assert lock is not None and lock.until == first + timedelta(seconds=30 + 60)
+    assert lock is not None and lock.until == clock.now() + timedelta(seconds=60)
+
+
+def test_a_late_entry_still_inside_its_cooldown_locks_from_the_entry_not_from_now() -> None:
+    # Fetched 5 minutes late (a REST catch-up): the hour cooldown runs from the entry itself.
+    engine, clock, _ = engine_with(per_minute=100, per_hour=3)
+    first = T0 - timedelta(minutes=8)
+    for minutes in (0, 1, 2, 3):
+        engine.handle(trade(None, at=first + timedelta(minutes=minutes)))
+    lock = lock_of(engine, RULE)
+    assert lock is not None and lock.until == first + timedelta(minutes=3, seconds=1800)
     assert lock.until > clock.now()
 
 
