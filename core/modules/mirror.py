@@ -75,6 +75,8 @@ class AccountMirror:
     can_trade: bool | None = None
     positions: dict[str, Position] = field(default_factory=dict)
     orders: dict[int, OrderEvent] = field(default_factory=dict)
+    # Bumped on every position/order update: a REST read overtaken by the stream is stale.
+    changes: int = 0
 
     def net_contracts(self) -> int:
         return abs(sum(p.signed_size for p in self.positions.values()))
@@ -124,6 +126,7 @@ class PositionsMirror:
 
     def apply_position(self, event: PositionEvent, now: datetime) -> PositionChange:
         mirror = self.account(event.account_id)
+        mirror.changes += 1
         current = mirror.positions.get(event.contract_id)
         before = current.signed_size if current else 0
         after = event.signed_size
@@ -162,6 +165,7 @@ class PositionsMirror:
 
     def apply_order(self, event: OrderEvent) -> OrderChange:
         mirror = self.account(event.account_id)
+        mirror.changes += 1
         before = mirror.orders.get(event.order_id)
         if event.is_working:
             mirror.orders[event.order_id] = event
