@@ -30,9 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.admin_password import AdminPassword, AdminPasswordError, WrongPasswordError
+from core.autostart import Backend
 from core.config.models import AppConfig, GatewayConfig, GeneralConfig
 from core.config.rules import RulesConfig
 from core.config_changes import Change, ConfigManager, ProposalResult, ProposalStatus, classify
+from gui.autostart_setting import AutostartSetting
 from gui.settings_fields import (
     ERROR_STYLE,
     EditorError,
@@ -141,7 +143,8 @@ class SettingsWindow(QWidget):
     applied = Signal(object)
     closed = Signal()
 
-    def __init__(self, manager: ConfigManager, parent: QWidget | None = None) -> None:
+    def __init__(self, manager: ConfigManager, parent: QWidget | None = None,
+                 autostart: Backend | None = None) -> None:
         super().__init__(parent)
         self.manager = manager
         self.setWindowTitle("Risk Manager — Settings")
@@ -156,6 +159,11 @@ class SettingsWindow(QWidget):
         self.page_list.setMaximumWidth(260)
         self.page_list.currentRowChanged.connect(self.stack.setCurrentIndex)
         self._add_page(ModelPage("general", "General", GeneralConfig, _doc(GeneralConfig)))
+        # Not a config key: applies at once (gui/autostart_setting.py). Above the page's stretch.
+        self.autostart = AutostartSetting(autostart)
+        general_body = self.pages["general"].widget().layout()
+        assert isinstance(general_body, QVBoxLayout)
+        general_body.insertWidget(general_body.count() - 1, self.autostart)
         self._add_page(ModelPage("gateway", "Gateway", GatewayConfig, _doc(GatewayConfig)))
         for table, info in RulesConfig.model_fields.items():
             model = info.annotation
@@ -412,6 +420,7 @@ class SettingsWindow(QWidget):
         if not event.spontaneous():
             set_text(self.result_label, None)
             self.admin_page.refresh()
+            self.autostart.refresh()
             self.load(self.manager.editable())
         super().showEvent(event)
 
