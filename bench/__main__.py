@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import engine_bench, gateway_bench, gui_bench
+from bench import bundle_bench, engine_bench, gateway_bench, gui_bench
 
 
 def main() -> None:
@@ -47,6 +47,8 @@ def main() -> None:
         seconds=args.gui_seconds,
         profile=args.gui_profile,
     )
+    print()
+    bundle_bench.run()  # builds dist/RiskManager first (~30 s) when it is not there
 
 
 if __name__ == "__main__":
