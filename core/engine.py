@@ -20,6 +20,7 @@ from core.bus import EventBus
 from core.clock import Clock
 from core.commands import (
     ACTIONS,
+    CancelOrder,
     CloseContract,
     EnforcementCommand,
     EnforcementPort,
@@ -40,7 +41,7 @@ from core.gate import LockoutGate
 from core.modules.contracts import ContractCache
 from core.modules.enforcement_log import EnforcementLog, EnforcementRecord
 from core.modules.lockouts import Lock, LockKind, LockoutManager, SymbolLock
-from core.modules.mirror import PositionsMirror
+from core.modules.mirror import AccountMirror, PositionsMirror
 from core.modules.pnl_tracker import PnlTracker, PnlUpdate
 from core.modules.quotes import QuoteBook
 from core.modules.reset_scheduler import ResetScheduler
@@ -207,6 +208,8 @@ class Engine:
                 self.resend.position_changed(account_id, change.contract_id)
             if abs(change.after) < abs(change.before) or (change.after > 0) != (change.before > 0):
                 self.lockouts.shrink_baseline(account_id, change.contract_id, change.after)
+            if change.before != 0 and change.after == 0:
+                self._cancel_orphan_stops(account, change.contract_id, change.before > 0, started)
             if self._issue_all(self.gate.on_position(account, change, now), started):
                 return
         elif kind is OrderEvent:
@@ -250,6 +253,26 @@ class Engine:
                 self.store.batched.maybe_flush()
         except Exception:
             log.exception("clock tick failed")
+
+    def _cancel_orphan_stops(
+        self, account: AccountMirror, contract_id: str, was_long: bool, started: float
+    ) -> None:
+        """A stop that protected a position now flat would open one the other way if it
+        triggered (trade management's own stops are not OCO-linked): cancel it."""
+        closing_side = 1 if was_long else 0
+        for order in account.orders_for(contract_id):
+            if order.is_stop and order.side == closing_side and order.is_working:
+                self._issue(
+                    CancelOrder(
+                        account_id=account.account_id,
+                        rule_id="CLEANUP",
+                        reason=f"stop left behind after the {self.contracts.symbol(contract_id)} "
+                        "position closed",
+                        order_id=order.order_id,
+                        contract_id=contract_id,
+                    ),
+                    started,
+                )
 
     def recheck_daily_limits(self, account_id: int) -> None:
         """After a catch-up (start-up, reconnect): the day may already be past a daily limit

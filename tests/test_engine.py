@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 import core.engine
-from core.commands import CloseContract, EnforcementCommand, Flatten, PartialClose, RecordingPort
+from core.commands import (
+    CancelOrder,
+    CloseContract,
+    EnforcementCommand,
+    Flatten,
+    PartialClose,
+    RecordingPort,
+)
 from core.events import DepthEvent, MarketTradeEvent, OrderEvent, PositionEvent, QuoteEvent
 from core.modules.lockouts import LockKind
 from core.notices import (
@@ -445,3 +452,16 @@ def test_a_daily_limit_past_at_catch_up_locks_even_if_the_lock_was_lost() -> Non
     assert [type(c) for c in port.commands] == [Flatten]
     engine.recheck_daily_limits(ACCOUNT)  # the same again: already enforced
     assert len(port.commands) == 1
+
+
+def test_a_stop_left_behind_by_a_closed_position_is_cancelled() -> None:
+    """Trade management's stop is not OCO-linked: once the position is flat it would open a
+    short if it triggered."""
+    engine, _, port = make_engine(config())
+    engine.handle(position(MNQ, 2, 20000.0))
+    stop = order(MNQ, side=1, stop_price=19990.0, size=2)
+    entry = order(MNQ, side=0, type=1, limit_price=19900.0)  # a buy limit: the trader's entry
+    engine.handle(stop)
+    engine.handle(entry)
+    engine.handle(position(MNQ, 0, 0.0))
+    assert [(type(c), c.order_id) for c in port.commands] == [(CancelOrder, stop.order_id)]
