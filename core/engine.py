@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from core.bus import EventBus
@@ -38,6 +37,7 @@ from core.events import (
     TradeEvent,
 )
 from core.gate import LockoutGate
+from core.loss_warnings import LossWarnings
 from core.modules.contracts import ContractCache
 from core.modules.enforcement_log import EnforcementLog, EnforcementRecord
 from core.modules.lockouts import Lock, LockKind, LockoutManager, SymbolLock
@@ -105,7 +105,7 @@ class Engine:
         self.gate = LockoutGate(self.lockouts, self.contracts)
         self._contexts: dict[int, RuleContext] = {}
         self.resend = ResendGuard(self.mirror, RESEND_AFTER, STOP_MODIFY_INTERVAL)
-        self._warned: set[tuple[int, date, float]] = set()
+        self.warnings = LossWarnings()
         self.apply_config(config)
 
     # --- configuration ---------------------------------------------------------------------------
@@ -153,7 +153,9 @@ class Engine:
         self.pnl.restore(trades)
         for account_id in {t.account_id for t in trades}:
             # Warnings already given before the restart are not given again.
-            self._passed_warnings(account_id, today, self.pnl.realized(account_id, today))
+            self.warnings.passed(
+                self.config.rules.daily_realized_loss, account_id, today, self.pnl.realized(account_id, today)
+            )
         self.contracts.restore(self.store.load_contracts())
         self.resets.restore(self.store.load_resets())
         for account_id in self.resets.due(now):
@@ -446,30 +448,15 @@ class Engine:
         cfg = self.config.rules.daily_realized_loss
         if not cfg.enabled or update.trading_day != self.calendar.trading_day(self.clock.now()):
             return
-        # At or past the limit the lock itself is the news: no warning on top of it.
-        announce = update.net > -Decimal(str(cfg.limit))
-        for fraction in self._passed_warnings(update.account_id, update.trading_day, update.net):
-            if announce:
-                self.bus.publish(LossWarning(update.account_id, update.trading_day, fraction, update.net, cfg.limit))
-
-    def _passed_warnings(self, account_id: int, day: date, net: Decimal) -> list[float]:
-        """Thresholds newly passed by ``net`` (each counted once per trading day)."""
-        cfg = self.config.rules.daily_realized_loss
-        limit = Decimal(str(cfg.limit))
-        passed = []
-        for fraction in cfg.warn_at:
-            key = (account_id, day, fraction)
-            # Decimal, as RULE-003 compares: 0.55 × 100 in floats is 55.000000000000007.
-            if key not in self._warned and net <= -Decimal(str(fraction)) * limit:
-                self._warned.add(key)
-                passed.append(fraction)
-        return passed
+        day, net = update.trading_day, update.net
+        for fraction in self.warnings.to_announce(cfg, update.account_id, day, net):
+            self.bus.publish(LossWarning(update.account_id, day, fraction, net, cfg.limit))
 
     def _run_reset(self, account_id: int, now: datetime) -> None:
         day = self.resets.mark_reset(account_id, now)
         self.counter.reset_session(account_id, now)
         self.pnl.prune(day - timedelta(days=KEEP_PNL_DAYS))
-        self._warned = {w for w in self._warned if w[1] >= day}
+        self.warnings.forget_before(day)
         self.bus.publish(DailyReset(account_id, day))
 
     # --- views ---------------------------------------------------------------------------------
