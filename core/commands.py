@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Protocol, TypeAlias
 
@@ -89,8 +90,6 @@ class RecordingPort:
     """Keeps every command with the perf_counter() time it arrived."""
 
     def __init__(self) -> None:
-        import time
-
         self._perf = time.perf_counter
         self.commands: list[EnforcementCommand] = []
         self.arrived_at: list[float] = []
