@@ -9,13 +9,13 @@ gate and the rules judge it exactly as they would have live.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from core.engine import Engine
-from core.events import OrderStatus, PositionEvent
+from core.events import AccountEvent, OrderStatus, PositionEvent
 from core.gateway.rest import GatewayRest
 from core.modules.mirror import AccountMirror
 
@@ -24,9 +24,20 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-async def reconcile_account(rest: GatewayRest, engine: Engine, account_id: int) -> None:
-    """Accounts, open positions, open orders and the trading day's trades, in that order."""
-    for account in await rest.accounts(only_active=False):
+async def reconcile_account(
+    rest: GatewayRest,
+    engine: Engine,
+    account_id: int,
+    accounts: Sequence[AccountEvent] | None = None,
+) -> None:
+    """Accounts, open positions, open orders and the trading day's trades, in that order.
+
+    ``accounts`` is one ``Account/search`` answer shared by a round over several accounts
+    (one request per round, not one per account); read here when not given.
+    """
+    if accounts is None:
+        accounts = await rest.accounts(only_active=False)
+    for account in accounts:
         if account.account_id == account_id:
             engine.handle(account)
     mirror = engine.mirror.account(account_id)

@@ -288,9 +288,10 @@ class RiskService:
             await hub.invoke("SubscribeOrders", [account_id])
             await hub.invoke("SubscribePositions", [account_id])
             await hub.invoke("SubscribeTrades", [account_id])
+        accounts = await self.rest.accounts(only_active=False)
         for account_id in self.status:
             self._set_status(account_id, RECONCILING)
-            await reconcile_account(self.rest, self.engine, account_id)
+            await reconcile_account(self.rest, self.engine, account_id, accounts)
             self._set_status(account_id, PROTECTED)
         await self._subscribe_held_quotes()
 
@@ -372,9 +373,14 @@ class RiskService:
             await asyncio.sleep(self.reconcile_interval)
             if not self.user_hub.connected:
                 continue
+            try:
+                accounts = await self.rest.accounts(only_active=False)
+            except Exception as exc:
+                log.warning("periodic reconcile: account search failed: %s", exc)
+                continue
             for account_id in list(self.status):
                 try:
-                    await reconcile_account(self.rest, self.engine, account_id)
+                    await reconcile_account(self.rest, self.engine, account_id, accounts)
                 except Exception as exc:
                     log.warning("periodic reconcile of %s failed: %s", account_id, exc)
             # What the reconcile found (the stream missed it) needs prices too.
