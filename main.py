@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.headless:
         import asyncio
 
-        from core.headless import run_headless
+        from core.app.headless import run_headless
 
         return asyncio.run(run_headless(config, demo=args.demo))
     return run_tray_app(config, args.config, demo=args.demo)

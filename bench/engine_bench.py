@@ -17,11 +17,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from core.clock import ManualClock
-from core.commands import RecordingPort
 from core.config.io import parse_config
-from core.engine import Engine
-from core.events import OrderEvent, PositionEvent, QuoteEvent, TradeEvent
+from core.domain.clock import ManualClock
+from core.domain.commands import RecordingPort
+from core.domain.events import OrderEvent, PositionEvent, QuoteEvent, TradeEvent
+from core.engine.engine import Engine
 from core.modules.contracts import Contract
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "projectx-live"

@@ -43,13 +43,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.app.credentials import Credentials
+from core.app.service import RiskService
 from core.config.io import parse_config
-from core.events import PositionEvent, QuoteEvent
-from core.gateway.credentials import Credentials
+from core.domain.events import PositionEvent, QuoteEvent
 from core.gateway.ratelimit import RateLimiter
 from core.gateway.rest import GatewayRest
 from core.gateway.signalr_fixes import TolerantJsonHubProtocol
-from core.service import RiskService
 from core.sim.market import QUOTE_EVENT
 from core.sim.security import normalize_path
 from core.sim.server import DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway

@@ -15,12 +15,12 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from core.admin_password import AdminPassword
-from core.commands import ACTIONS
-from core.notices import EnforcementDone, EnforcementFailed, EnforcementIssued
-from core.service import RiskService
-from core.snapshot import AccountSnapshot, EnforcementView
-from core.snapshot_builder import take_snapshot
+from core.app.admin_password import AdminPassword
+from core.app.service import RiskService
+from core.app.snapshot import AccountSnapshot, EnforcementView
+from core.app.snapshot_builder import take_snapshot
+from core.domain.commands import ACTIONS
+from core.engine.notices import EnforcementDone, EnforcementFailed, EnforcementIssued
 from gui.bridge import CoreBridge
 from gui.dashboard import DashboardWindow
 from gui.popups import Notifier

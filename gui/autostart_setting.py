@@ -2,7 +2,7 @@
 
 It is not part of the config: starting at login is a fact about this computer's session, not a
 risk rule, so it applies the moment it is ticked (no OK/Apply, no admin password, no waiting for
-the reset) and the state shown is read back from the platform entry itself (core.autostart).
+the reset) and the state shown is read back from the platform entry itself (core.app.autostart).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
-from core import autostart
-from core.autostart import Backend
+from core.app import autostart
+from core.app.autostart import Backend
 from gui.settings_fields import ERROR_STYLE, HELP_STYLE, boxed, set_text, text_label
 
 CHECKBOX_TEXT = "Start with the computer"

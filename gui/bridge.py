@@ -16,8 +16,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from core.bus import EventBus
-from core.notices import (
+from core.domain.bus import EventBus
+from core.engine.notices import (
     AccountStatusChanged,
     BreachDetected,
     DailyReset,

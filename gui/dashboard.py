@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.events import OrderStatus
-from core.snapshot import AccountSnapshot, LimitUsage, LockView, PositionView
+from core.app.snapshot import AccountSnapshot, LimitUsage, LockView, PositionView
+from core.domain.events import OrderStatus
 from gui.icons import icon_for
 from gui.pnl_chart import AMBER, GREEN, RED, WARN_AT, LimitBar, PnlChart, usage_colour
 from gui.tray import APP_NAME, PROTECTED, account_line, signed_money, tray_state

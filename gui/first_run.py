@@ -28,11 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.app.config_changes import ConfigManager, ProposalStatus
+from core.app.credentials import store_api_key
 from core.config.io import DEFAULT_CONFIG_RESOURCE, load_config, save_config
 from core.config.models import AppConfig
-from core.config_changes import ConfigManager, ProposalStatus
-from core.gateway.credentials import store_api_key
-from core.gateway.rest import GatewayRest
 from gui.settings_fields import ERROR_STYLE
 
 log = logging.getLogger(__name__)
@@ -42,19 +41,6 @@ KeyStore = Callable[[str, str], None]  # (username, api_key)
 UsernameSaver = Callable[[str], None]
 
 MASK = "••••"
-
-
-def gateway_login_tester(api_url: str) -> LoginTester:
-    """The real check: one login against the gateway's REST API, then the session is closed."""
-
-    async def test_login(username: str, api_key: str) -> None:
-        rest = GatewayRest(api_url, username, api_key)
-        try:
-            await rest.login()
-        finally:
-            await rest.aclose()
-
-    return test_login
 
 
 def _with_username(config: AppConfig, username: str) -> AppConfig:

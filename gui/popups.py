@@ -20,9 +20,15 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSystemTrayIcon, QVBoxLayout, QWidget
 
-from core.commands import CancelOrder, CloseContract, EnforcementCommand, Flatten, PartialClose
-from core.modules.lockouts import LockKind
-from core.notices import (
+from core.domain.commands import (
+    CancelOrder,
+    CloseContract,
+    EnforcementCommand,
+    Flatten,
+    PartialClose,
+)
+from core.domain.words import money
+from core.engine.notices import (
     AccountStatusChanged,
     EnforcementDone,
     EnforcementFailed,
@@ -34,7 +40,7 @@ from core.notices import (
     SymbolLockCleared,
     SymbolLockSet,
 )
-from core.rules.base import money
+from core.modules.lockouts import LockKind
 from gui.bridge import CoreBridge
 from gui.tray import format_duration
 

@@ -20,17 +20,22 @@ from pathlib import Path
 
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from core.admin_password import AdminPassword
+from core.app.admin_password import AdminPassword
+from core.app.config_changes import ConfigManager
+from core.app.credentials import (
+    Credentials,
+    CredentialsError,
+    gateway_login_tester,
+    load_credentials,
+)
+from core.app.headless import CurrentToken, configure_logging, start_demo_gateway
+from core.app.notice_log import NoticeLog
+from core.app.service import RiskService
 from core.config.io import default_config_path, load_config, save_config
 from core.config.models import AppConfig
-from core.config_changes import ConfigManager
-from core.gateway.credentials import Credentials, CredentialsError, load_credentials
-from core.headless import CurrentToken, configure_logging, start_demo_gateway
-from core.notice_log import NoticeLog
-from core.service import RiskService
 from gui.app import TrayApp
 from gui.executor import QThreadPoolExecutor
-from gui.first_run import FirstRunWindow, gateway_login_tester, username_saver
+from gui.first_run import FirstRunWindow, username_saver
 from gui.settings import SettingsWindow
 
 log = logging.getLogger("riskmanager")

@@ -29,11 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.admin_password import AdminPassword, AdminPasswordError, WrongPasswordError
-from core.autostart import Backend
+from core.app.admin_password import AdminPassword, AdminPasswordError, WrongPasswordError
+from core.app.autostart import Backend
+from core.app.config_changes import Change, ConfigManager, ProposalResult, ProposalStatus, classify
 from core.config.models import AppConfig, GatewayConfig, GeneralConfig
 from core.config.rules import RulesConfig
-from core.config_changes import Change, ConfigManager, ProposalResult, ProposalStatus, classify
 from gui.autostart_setting import AutostartSetting
 from gui.settings_fields import (
     ERROR_STYLE,

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from core.snapshot import AccountSnapshot, LockView
+from core.app.snapshot import AccountSnapshot, LockView
 from gui.icons import TrayState, icon_for
 
 APP_NAME = "Risk Manager"

@@ -19,10 +19,10 @@ sys.path.insert(0, str(REPO))
 import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from core.app.config_changes import ConfigManager  # noqa: E402
+from core.app.headless import configure_logging, start_demo_gateway  # noqa: E402
+from core.app.service import RiskService  # noqa: E402
 from core.config.io import DEFAULT_CONFIG_RESOURCE, load_config, save_config  # noqa: E402
-from core.config_changes import ConfigManager  # noqa: E402
-from core.headless import configure_logging, start_demo_gateway  # noqa: E402
-from core.service import RiskService  # noqa: E402
 from gui.app import TrayApp  # noqa: E402
 from gui.dashboard import render_to_png  # noqa: E402
 from gui.settings import SettingsWindow  # noqa: E402

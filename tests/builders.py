@@ -9,12 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from core.clock import ManualClock
-from core.commands import RecordingPort
 from core.config import AppConfig
 from core.config.io import DEFAULT_CONFIG_RESOURCE, parse_config
-from core.engine import Engine
-from core.events import AccountEvent, OrderEvent, PositionEvent, QuoteEvent, TradeEvent
+from core.domain.clock import ManualClock
+from core.domain.commands import RecordingPort
+from core.domain.events import AccountEvent, OrderEvent, PositionEvent, QuoteEvent, TradeEvent
+from core.engine.engine import Engine
 from core.modules.contracts import Contract
 from core.persistence.store import StateStore
 

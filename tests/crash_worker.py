@@ -21,9 +21,9 @@ import time
 from datetime import datetime
 from typing import Any
 
-from core.clock import ManualClock
 from core.config import AppConfig
-from core.notices import LockSet, RealizedPnlChanged
+from core.domain.clock import ManualClock
+from core.engine.notices import LockSet, RealizedPnlChanged
 from tests.builders import MNQ, config, make_engine, open_store, position, quote, trade
 
 COOLDOWN_TRADE_ID = 7_000_000_001

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.admin_password import (
+from core.app.admin_password import (
     FILE_NAME,
     AdminPassword,
     AdminPasswordError,

@@ -1,4 +1,4 @@
-"""core.autostart: the login entry on each platform, in tmp dirs (Windows through a fake winreg)."""
+"""core.app.autostart: the login entry on each platform, in tmp dirs (Windows through a fake winreg)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from core import autostart
-from core.autostart import LaunchAgent, RunKey, XdgAutostart, desktop_entry, exec_arg
+from core.app import autostart
+from core.app.autostart import LaunchAgent, RunKey, XdgAutostart, desktop_entry, exec_arg
 
 TRICKY = ["/opt/Risk Manager/RiskManager", 'say "hi"', "$HOME", "back\\slash", "100%", "plain"]
 
@@ -174,7 +174,7 @@ class FakeKey:
 
 
 class FakeWinreg(types.ModuleType):
-    """The slice of winreg that core.autostart uses, over a dict of HKCU subkeys."""
+    """The slice of winreg that core.app.autostart uses, over a dict of HKCU subkeys."""
 
     HKEY_CURRENT_USER = 0x80000001
     KEY_READ, KEY_SET_VALUE = 0x20019, 0x0002

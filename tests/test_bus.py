@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.bus import EventBus
-from core.commands import CloseContract, Flatten, RecordingPort
-from core.notices import BreachDetected, EnforcementIssued, LockSet
+from core.domain.bus import EventBus
+from core.domain.commands import CloseContract, Flatten, RecordingPort
+from core.engine.notices import BreachDetected, EnforcementIssued, LockSet
 from tests.builders import ACCOUNT, MNQ, T0, config, make_engine, position, trade
 
 

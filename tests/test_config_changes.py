@@ -11,11 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.admin_password import AdminPassword
-from core.clock import ManualClock
-from core.config import AppConfig, load_config, save_config
-from core.config.rules import RulesConfig
-from core.config_changes import (
+from core.app.admin_password import AdminPassword
+from core.app.config_changes import (
     SIMPLE,
     Change,
     ConfigManager,
@@ -24,7 +21,10 @@ from core.config_changes import (
     classify,
     split,
 )
-from core.trading_day import TradingCalendar
+from core.config import AppConfig, load_config, save_config
+from core.config.rules import RulesConfig
+from core.domain.clock import ManualClock
+from core.domain.trading_day import TradingCalendar
 from tests.builders import T0, config
 
 T, L, N = Direction.TIGHTENS, Direction.LOOSENS, Direction.NEUTRAL

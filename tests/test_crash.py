@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from core.clock import ManualClock
-from core.commands import CloseContract
+from core.domain.clock import ManualClock
+from core.domain.commands import CloseContract
 from core.modules.lockouts import LockKind
 from tests.builders import ACCOUNT, MNQ, REPO, T0, make_engine, position, trade
 from tests.crash_worker import LOCKOUT_TRADE_ID, crash_config

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from core.bus import EventBus
-from core.clock import ManualClock
-from core.commands import (
+from core.domain.bus import EventBus
+from core.domain.clock import ManualClock
+from core.domain.commands import (
     CancelOrder,
     CloseContract,
     EnforcementCommand,
@@ -24,11 +24,11 @@ from core.commands import (
     PartialClose,
     PlaceStop,
 )
-from core.enforcement import EnforcementExecutor
-from core.events import OrderEvent, OrderStatus, OrderType, PositionEvent, PositionType
+from core.domain.events import OrderEvent, OrderStatus, OrderType, PositionEvent, PositionType
+from core.enforcement.executor import EnforcementExecutor
+from core.engine.notices import EnforcementDone, EnforcementFailed, EnforcementRecovered
 from core.gateway.errors import AmbiguousResult, GatewayError, GatewayHttpError
 from core.modules.enforcement_log import EnforcementLog, EnforcementRecord
-from core.notices import EnforcementDone, EnforcementFailed, EnforcementRecovered
 from tests.gateway.support import FakeGateway, FakeTime, make_client, ok
 
 ACCT = 26282486
@@ -342,7 +342,7 @@ async def test_close_is_verified_by_rereading_positions() -> None:
 
 async def test_already_flat_counts_as_done(caplog: pytest.LogCaptureFixture) -> None:
     h = Harness()
-    caplog.set_level(logging.INFO, "core.enforcement")
+    caplog.set_level(logging.INFO, "core.enforcement.executor")
     await run(h, close())  # the gateway answers errorCode 2 PositionNotFound
     assert h.rest.count("close_contract") == 1
     assert len(h.of(EnforcementDone)) == 1
@@ -486,7 +486,7 @@ async def test_cancel_is_verified_and_a_gone_order_is_done(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     h = Harness()
-    caplog.set_level(logging.INFO, "core.enforcement")
+    caplog.set_level(logging.INFO, "core.enforcement.executor")
     h.rest.add_order(ACCT, 11, MNQ)
     await run(h, cancel(11), cancel(12))  # 12 does not exist: errorCode 2 OrderNotFound
     assert (ACCT, 11) not in h.rest.orders
@@ -512,7 +512,7 @@ async def test_flatten_acts_on_mirror_ids_at_once_and_on_rest_only_items_then_ve
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     h = Harness()
-    caplog.set_level(logging.INFO, "core.enforcement")
+    caplog.set_level(logging.INFO, "core.enforcement.executor")
     rest = h.rest
     rest.add_position(ACCT, MNQ, 2)  # known to the mirror
     rest.add_position(ACCT, MES, 1)  # the mirror lags: REST only
@@ -561,7 +561,7 @@ async def test_flatten_repeats_until_a_reread_shows_flat() -> None:
 
 async def test_flatten_of_a_flat_account_is_done(caplog: pytest.LogCaptureFixture) -> None:
     h = Harness()
-    caplog.set_level(logging.INFO, "core.enforcement")
+    caplog.set_level(logging.INFO, "core.enforcement.executor")
     await run(h, flatten(contracts=(MNQ,)))  # the mirror thought MNQ open; it is already gone
     assert h.outcomes() == ["done"]
     assert "already flat" in caplog.text

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from core.bus import EventBus
-from core.clock import ManualClock
-from core.commands import CancelOrder, CloseContract, Flatten, ModifyStop, PartialClose
-from core.enforcement import EnforcementExecutor
+from core.domain.bus import EventBus
+from core.domain.clock import ManualClock
+from core.domain.commands import CancelOrder, CloseContract, Flatten, ModifyStop, PartialClose
+from core.enforcement.executor import EnforcementExecutor
+from core.engine.notices import EnforcementDone
 from core.gateway.rest import GatewayRest
 from core.modules.enforcement_log import EnforcementLog, EnforcementRecord
-from core.notices import EnforcementDone
 from core.sim import DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
 from tests.sim.support import Clock
 

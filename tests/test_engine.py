@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-import core.engine
-from core.commands import (
+import core.engine.engine
+from core.domain.commands import (
     CancelOrder,
     CloseContract,
     EnforcementCommand,
@@ -18,9 +18,8 @@ from core.commands import (
     PartialClose,
     RecordingPort,
 )
-from core.events import DepthEvent, MarketTradeEvent, OrderEvent, PositionEvent, QuoteEvent
-from core.modules.lockouts import LockKind
-from core.notices import (
+from core.domain.events import DepthEvent, MarketTradeEvent, OrderEvent, PositionEvent, QuoteEvent
+from core.engine.notices import (
     BreachDetected,
     DailyReset,
     EnforcementIssued,
@@ -29,6 +28,7 @@ from core.notices import (
     LossWarning,
     RuleError,
 )
+from core.modules.lockouts import LockKind
 from tests.builders import (
     ACCOUNT,
     MES,
@@ -49,7 +49,7 @@ WEDNESDAY_RESET = ct(2026, 8, 19, 17)
 THURSDAY = WEDNESDAY_RESET.date() + timedelta(days=1)
 
 
-def notices(engine: core.engine.Engine, kind: type | None = None) -> list[Any]:
+def notices(engine: core.engine.engine.Engine, kind: type | None = None) -> list[Any]:
     seen: list[Any] = []
     engine.bus.subscribe(seen.append, kind)
     return seen
@@ -106,7 +106,7 @@ def test_a_rule_that_raises_is_reported_and_the_next_rule_still_runs(
         raise ZeroDivisionError("rule bug")
 
     engine.rules[0].evaluate = boom  # type: ignore[method-assign]
-    with caplog.at_level(logging.ERROR, logger="core.engine"):
+    with caplog.at_level(logging.ERROR, logger="core.engine.engine"):
         engine.handle(position(MNQ, 3, 20000.0))
     assert [(e.rule_id, e.account_id) for e in errors] == [("RULE-001", ACCOUNT)]
     assert "rule bug" in errors[0].error
@@ -120,7 +120,7 @@ def test_a_rule_that_raises_is_reported_and_the_next_rule_still_runs(
 
 
 def open_loss_engine(monkeypatch: pytest.MonkeyPatch, resend_after: float) -> tuple[Any, Any, Any]:
-    monkeypatch.setattr(core.engine, "RESEND_AFTER", resend_after)
+    monkeypatch.setattr(core.engine.engine, "RESEND_AFTER", resend_after)
     engine, clock, port = make_engine(config({"daily_unrealized_loss": {"limit": 300}}))
     engine.handle(position(MNQ, 1, 20000.0))
     return engine, clock, port

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.events import (
+from core.domain.events import (
     AccountEvent,
     DepthEvent,
     MarketTradeEvent,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core.commands import CancelOrder, CloseContract, Flatten, PartialClose, RecordingPort
-from core.engine import Engine
+from core.domain.commands import CancelOrder, CloseContract, Flatten, PartialClose, RecordingPort
+from core.engine.engine import Engine
+from core.engine.notices import LockCleared, LockSet, SymbolLockCleared
 from core.modules.lockouts import Lock, LockKind
-from core.notices import LockCleared, LockSet, SymbolLockCleared
 from tests.builders import (
     ACCOUNT,
     ES,

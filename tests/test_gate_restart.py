@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.commands import CloseContract, RecordingPort
+from core.domain.commands import CloseContract, RecordingPort
 from tests.builders import ACCOUNT, ES, MES, MNQ, T0, config, make_engine, position, trade
 from tests.persistence_support import store_pool
 

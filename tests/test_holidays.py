@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from core.holidays import HolidayCalendarError, load_holidays
+from core.domain.holidays import HolidayCalendarError, load_holidays
 
 
 def test_shipped_calendar_has_the_christmas_closures() -> None:

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from platformdirs import windows as platformdirs_windows
 
-from core import autostart
+from core.app import autostart
 from core.config import io as config_io
-from core.holidays import HOLIDAYS_RESOURCE
+from core.domain.holidays import HOLIDAYS_RESOURCE
 from tests.bundle_layout import REPO, SpecLayout, pyproject_version, spec_layout
 
 PACKAGING = REPO / "packaging"
@@ -277,7 +277,7 @@ def test_desktop_files_parse_and_start_the_bundle(name: str, layout: SpecLayout)
     assert entry["Icon"] == autostart.ICON_NAME
     assert Path(entry["Exec"]).name == layout.app_name
     assert entry["Terminal"] == "false"
-    # The app's own login entry (core.autostart) says the same things.
+    # The app's own login entry (core.app.autostart) says the same things.
     written = desktop(autostart.desktop_entry(["/x"]))
     for key in ("Type", "Name", "Icon", "Terminal"):
         assert written[key] == entry[key]

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection
 
+from core.engine.notices import LockSet, RealizedPnlChanged
 from core.modules.lockouts import Lock, LockKind
-from core.notices import LockSet, RealizedPnlChanged
 from core.persistence import schema
 from core.persistence.database import Database, SchemaError
 from core.persistence.store import StateStore

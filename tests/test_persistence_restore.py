@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from core.clock import ManualClock
-from core.commands import CancelOrder, CloseContract
 from core.config import AppConfig
-from core.engine import Engine
+from core.domain.clock import ManualClock
+from core.domain.commands import CancelOrder, CloseContract
+from core.engine.engine import Engine
+from core.engine.notices import DailyReset, LockCleared, LockSet, RealizedPnlChanged, SymbolLockSet
 from core.modules.lockouts import Lock, LockKind
 from core.modules.reset_scheduler import ResetRecord
-from core.notices import DailyReset, LockCleared, LockSet, RealizedPnlChanged, SymbolLockSet
 from core.persistence.store import StateStore
 from tests.builders import (
     ACCOUNT,
@@ -271,7 +271,7 @@ def test_a_lock_until_the_api_lifts_it_survives_restarts_and_resets(path: Path, 
 
 
 def test_loss_warnings_given_before_a_restart_are_not_repeated(tmp_path: Path) -> None:
-    from core.notices import LossWarning
+    from core.engine.notices import LossWarning
     from tests.builders import T0, config, make_engine, open_store, trade
 
     cfg = config({"daily_realized_loss": {"limit": 500}})

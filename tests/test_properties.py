@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.commands import CancelOrder, CloseContract, Flatten, PartialClose
-from core.engine import Engine
-from core.events import PositionEvent, QuoteEvent
-from core.notices import RuleError
+from core.domain.commands import CancelOrder, CloseContract, Flatten, PartialClose
+from core.domain.events import PositionEvent, QuoteEvent
+from core.engine.engine import Engine
+from core.engine.notices import RuleError
 from tests.builders import (
     ACCOUNT,
     ES,
@@ -76,7 +76,7 @@ GARBAGE: list[Any] = [
 
 
 def trading_day(at: datetime) -> date:
-    """Independent of core.trading_day: the day a 17:00 Chicago reset names by its end."""
+    """Independent of core.domain.trading_day: the day a 17:00 Chicago reset names by its end."""
     local = at.astimezone(CHICAGO)
     return local.date() + timedelta(days=1) if local.hour >= 17 else local.date()
 

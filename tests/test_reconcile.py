@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from core.events import AccountEvent, OrderEvent, PositionEvent, TradeEvent
-from core.reconcile import reconcile_account
+from core.domain.events import AccountEvent, OrderEvent, PositionEvent, TradeEvent
+from core.enforcement.reconcile import reconcile_account
 from tests.builders import ACCOUNT, MES, MNQ, config, make_engine, order, position
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from core.engine import Engine
+from core.app.snapshot import EnforcementView, LimitUsage
+from core.app.snapshot_builder import take_snapshot
+from core.engine.engine import Engine
 from core.modules.enforcement_log import EnforcementRecord
 from core.modules.lockouts import Lock, LockKind, SymbolLock
-from core.snapshot import EnforcementView, LimitUsage
-from core.snapshot_builder import take_snapshot
 from tests.builders import (
     ACCOUNT,
     CL,
@@ -339,7 +339,7 @@ def test_an_unknown_account_gives_an_empty_snapshot_and_leaves_the_mirror_alone(
 
 
 def test_name_falls_back_to_the_gateway_account_name() -> None:
-    from core.events import AccountEvent
+    from core.domain.events import AccountEvent
 
     engine, _, _ = make_engine()
     engine.handle(AccountEvent(account_id=ACCOUNT, name="PRAC-V2-1"))

@@ -1,4 +1,8 @@
-"""Configuration: pydantic models matching the TOML tables of SPEC section 2."""
+"""Configuration: the pydantic models of the TOML file (SPEC section 2), one model per rule
+table, strict types, and loading/saving with errors that name the key and the reason.
+
+It may import only ``core.domain``; every other layer may import it.
+"""
 
 from core.config.io import ConfigError, default_config_path, dump_config, load_config, save_config
 from core.config.models import AppConfig, GatewayConfig, GeneralConfig

@@ -1,13 +1,11 @@
-"""The ProjectX Gateway REST client: authentication, rate limits, typed endpoints, secrets."""
+"""The ProjectX Gateway client: REST (httpx) and the two SignalR hubs (signalrcore).
 
-from core.gateway.credentials import (
-    Credentials,
-    CredentialsError,
-    load_api_key,
-    load_credentials,
-    resolve_username,
-    store_api_key,
-)
+Owns authentication and token refresh, rate budgets, typed endpoints, error classes, log
+redaction of secrets, and every signalrcore workaround. It turns wire payloads into the
+domain's events and may import only ``core.domain``, ``core.config`` and ``core.modules``
+(for the contract record): never the engine, enforcement or the app.
+"""
+
 from core.gateway.errors import (
     AmbiguousResult,
     AuthError,
@@ -27,8 +25,6 @@ from core.gateway.rest import GatewayRest, iso_utc
 __all__ = [
     "AmbiguousResult",
     "AuthError",
-    "Credentials",
-    "CredentialsError",
     "GatewayError",
     "GatewayHttpError",
     "GatewayRest",
@@ -44,10 +40,6 @@ __all__ = [
     "is_already_flat",
     "is_order_gone",
     "iso_utc",
-    "load_api_key",
-    "load_credentials",
     "priority_for",
     "redact_text",
-    "resolve_username",
-    "store_api_key",
 ]

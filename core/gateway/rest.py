@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from core.events import (
+from core.domain.events import (
     AccountEvent,
     OrderEvent,
     ParseError,

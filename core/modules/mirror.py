@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from core.events import AccountEvent, OrderEvent, PositionEvent
+from core.domain.events import AccountEvent, OrderEvent, PositionEvent
 
 
 @dataclass(slots=True)

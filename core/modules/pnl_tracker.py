@@ -13,8 +13,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from core.events import TradeEvent
-from core.trading_day import TradingCalendar
+from core.domain.events import TradeEvent
+from core.domain.trading_day import TradingCalendar
 
 ZERO = Decimal(0)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.events import MarketTradeEvent, QuoteEvent
+from core.domain.events import MarketTradeEvent, QuoteEvent
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from core.trading_day import TradingCalendar
+from core.domain.trading_day import TradingCalendar
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from core.events import TradeEvent
-from core.trading_day import TradingCalendar
+from core.domain.events import TradeEvent
+from core.domain.trading_day import TradingCalendar
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)

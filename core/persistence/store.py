@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Executable, Table, bindparam, delete, select
 from sqlalchemy.dialects.sqlite import insert
 
-from core.events import OrderEvent, TradeEvent
+from core.domain.events import OrderEvent, TradeEvent
 from core.modules.contracts import Contract
 from core.modules.enforcement_log import EnforcementRecord
 from core.modules.lockouts import Lock, LockKind, SymbolLock

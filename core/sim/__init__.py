@@ -1,6 +1,8 @@
 """Embedded simulated ProjectX gateway (TopstepX): exchange, market, REST and SignalR hubs.
 
-Demo mode and the tests run the real client against it on 127.0.0.1. Qt-free, like all of core.
+Demo mode and the tests run the real client against it on 127.0.0.1. It stands beside the
+product like a real server, so it may import only ``core.domain`` and ``core.config``, never
+the client, the engine or the app (only the app may start it).
 """
 
 from core.sim.demo_trader import DemoTrader

@@ -11,7 +11,7 @@ import keyring.errors
 import pytest
 from keyring.backend import KeyringBackend
 
-from core.gateway.credentials import (
+from core.app.credentials import (
     KEYRING_SERVICE,
     Credentials,
     CredentialsError,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from core.events import OrderStatus, PositionType
+from core.domain.events import OrderStatus, PositionType
 from core.gateway import (
     GatewayError,
     GatewayRest,

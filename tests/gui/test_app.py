@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from core.admin_password import AdminPassword
-from core.bus import EventBus
-from core.clock import ManualClock
+from core.app.admin_password import AdminPassword
 from core.config import AppConfig
-from core.engine import Engine
+from core.domain.bus import EventBus
+from core.domain.clock import ManualClock
+from core.engine.engine import Engine
 from gui.app import TrayApp
 from tests.builders import ACCOUNT, MNQ, config, make_engine, position, trade
 

@@ -11,10 +11,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QStyle, QStyleOptionButton
 from pytestqt.qtbot import QtBot
 
-from core import autostart
-from core.autostart import XdgAutostart
-from core.clock import ManualClock
-from core.config_changes import ConfigManager
+from core.app import autostart
+from core.app.autostart import XdgAutostart
+from core.app.config_changes import ConfigManager
+from core.domain.clock import ManualClock
 from gui.autostart_setting import CHECKBOX_TEXT
 from gui.settings import SettingsWindow
 from tests.builders import T0, default_config

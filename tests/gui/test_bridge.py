@@ -10,10 +10,9 @@ from typing import Any
 from PySide6.QtCore import QObject
 from pytestqt.qtbot import QtBot
 
-from core.bus import EventBus
-from core.commands import Flatten
-from core.modules.lockouts import Lock, LockKind, SymbolLock
-from core.notices import (
+from core.domain.bus import EventBus
+from core.domain.commands import Flatten
+from core.engine.notices import (
     AccountStatusChanged,
     BreachDetected,
     DailyReset,
@@ -29,6 +28,7 @@ from core.notices import (
     SymbolLockCleared,
     SymbolLockSet,
 )
+from core.modules.lockouts import Lock, LockKind, SymbolLock
 from gui.bridge import CoreBridge
 
 T0 = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from core.snapshot import (
+from core.app.snapshot import (
     AccountSnapshot,
     EnforcementView,
     LimitUsage,

@@ -9,11 +9,11 @@ import pytest
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
-from core.admin_password import AdminPassword
-from core.clock import ManualClock
+from core.app.admin_password import AdminPassword
+from core.app.config_changes import ConfigManager
+from core.app.credentials import CredentialsError
 from core.config import AppConfig, load_config
-from core.config_changes import ConfigManager
-from core.gateway.credentials import CredentialsError
+from core.domain.clock import ManualClock
 from core.gateway.errors import AuthError
 from gui.first_run import MASK, FirstRunWindow, manager_username_saver, username_saver
 from tests.builders import T0, default_config

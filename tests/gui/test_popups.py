@@ -12,10 +12,9 @@ import pytest
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
-from core.bus import EventBus
-from core.commands import CloseContract, Flatten
-from core.modules.lockouts import Lock, LockKind, SymbolLock
-from core.notices import (
+from core.domain.bus import EventBus
+from core.domain.commands import CloseContract, Flatten
+from core.engine.notices import (
     AccountStatusChanged,
     EnforcementDone,
     EnforcementFailed,
@@ -27,6 +26,7 @@ from core.notices import (
     SymbolLockCleared,
     SymbolLockSet,
 )
+from core.modules.lockouts import Lock, LockKind, SymbolLock
 from gui.bridge import CoreBridge
 from gui.popups import Notifier
 from gui.tray import TrayController

@@ -8,13 +8,13 @@ import pytest
 from PySide6.QtCore import QTime
 from pytestqt.qtbot import QtBot
 
-from core.admin_password import AdminPassword
-from core.clock import ManualClock
+from core.app.admin_password import AdminPassword
+from core.app.config_changes import ConfigManager
 from core.config import AppConfig, load_config
 from core.config.io import parse_config
 from core.config.models import GatewayConfig, GeneralConfig
 from core.config.rules import RulesConfig
-from core.config_changes import ConfigManager
+from core.domain.clock import ManualClock
 from gui.settings import WARNING_MARK, SettingsWindow
 from gui.settings_fields import (
     CheckEditor,

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
-from core.snapshot import AccountSnapshot, LimitUsage, LockView
+from core.app.snapshot import AccountSnapshot, LimitUsage, LockView
 from gui import icons
 from gui.icons import TrayState, draw_icon, file_name, icon_for
 from gui.tray import TrayController, format_duration, tooltip_text, tray_state

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.service import RiskService
+from core.app.service import RiskService
 from core.sim.server import SimulatedGateway
 from tests.integration.support import (
     HUB_OPTIONS,

@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.app.credentials import Credentials
+from core.app.service import RiskService
 from core.config.models import AppConfig
-from core.gateway.credentials import Credentials
-from core.notices import AccountStatusChanged
-from core.service import RiskService
+from core.engine.notices import AccountStatusChanged
 from core.sim.server import DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
 from tests.builders import REPO, config
 

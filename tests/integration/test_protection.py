@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from core.bus import EventBus
-from core.commands import CancelOrder
-from core.modules.lockouts import LockKind
-from core.notice_log import NoticeLog
-from core.notices import (
+from core.app.notice_log import NoticeLog
+from core.domain.bus import EventBus
+from core.domain.commands import CancelOrder
+from core.engine.notices import (
     AccountStatusChanged,
     BreachDetected,
     EnforcementDone,
@@ -14,6 +13,7 @@ from core.notices import (
     HubStatusChanged,
     LockSet,
 )
+from core.modules.lockouts import LockKind
 from tests.integration.conftest import StartService
 from tests.integration.support import (
     ACCT,

@@ -8,7 +8,7 @@ from typing import Any, get_args
 
 import pytest
 
-from core.events import (
+from core.domain.events import (
     AccountEvent,
     DepthEvent,
     MarketTradeEvent,
@@ -17,8 +17,8 @@ from core.events import (
     QuoteEvent,
     TradeEvent,
 )
+from core.engine.notices import AccountStatusChanged, EnforcementDone, EnforcementFailed
 from core.gateway.hubs import MARKET_EVENTS, USER_EVENTS
-from core.notices import AccountStatusChanged, EnforcementDone, EnforcementFailed
 from core.sim.server import MalformedKind
 from tests.builders import fixture_json
 from tests.integration.conftest import StartService
@@ -217,7 +217,7 @@ async def test_every_recorded_stream_event_is_parsed(
 
 
 async def test_prices_from_before_a_market_outage_are_forgotten(harness: Harness) -> None:
-    from core.events import QuoteEvent
+    from core.domain.events import QuoteEvent
 
     engine = harness.service.engine
     engine.handle(QuoteEvent("CON.F.US.MES.U26", last_price=5000.0))

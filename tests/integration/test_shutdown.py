@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from core.notices import HubStatusChanged
-from core.service import RiskService
+from core.app.service import RiskService
+from core.engine.notices import HubStatusChanged
 from core.sim.server import SimulatedGateway
 from tests.integration.support import (
     BUY,

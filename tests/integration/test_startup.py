@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core.gateway.credentials import Credentials
+from core.app.credentials import Credentials
+from core.app.service import RiskService
 from core.gateway.errors import AuthError
 from core.gateway.ratelimit import RetryPolicy
 from core.gateway.rest import GatewayRest
-from core.service import RiskService
 from core.sim.server import DEMO_USERNAME
 from tests.integration.support import (
     ACCT,
@@ -38,7 +38,7 @@ def quick_rest(url: str, credentials: Credentials) -> GatewayRest:
 async def test_start_keeps_trying_until_the_gateway_is_there(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="core.service")
+    caplog.set_level(logging.WARNING, logger="core.app.service")
     sim = make_sim(free_port())  # its address is known; nothing listens there yet
     cfg = wired(rules_for(max_contracts={"limit": 2}), sim)
     service = RiskService(
@@ -83,7 +83,7 @@ async def test_refused_credentials_fail_the_start_at_once(tmp_path: Path) -> Non
 async def test_start_unless_gives_up_when_asked_to_stop(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="core.service")
+    caplog.set_level(logging.WARNING, logger="core.app.service")
     sim = make_sim(free_port())  # never started: the gateway stays unreachable
     cfg = wired(rules_for(max_contracts={"limit": 2}), sim)
     service = RiskService(
@@ -107,11 +107,11 @@ async def test_a_waiting_loosening_reaches_the_engine_at_the_reset(tmp_path: Pat
     """The settings window's deferred change is applied by the running service, not the GUI."""
     from datetime import UTC, datetime, timedelta
 
-    from core.clock import ManualClock
+    from core.app.config_changes import ConfigManager, ProposalStatus
+    from core.app.credentials import Credentials
+    from core.app.service import RiskService
     from core.config.io import save_config
-    from core.config_changes import ConfigManager, ProposalStatus
-    from core.gateway.credentials import Credentials
-    from core.service import RiskService
+    from core.domain.clock import ManualClock
     from core.sim.server import DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
     from tests.builders import config
 

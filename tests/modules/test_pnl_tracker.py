@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.events import TradeEvent, parse_trade
+from core.domain.events import TradeEvent, parse_trade
+from core.domain.trading_day import TradingCalendar
 from core.modules.pnl_tracker import DayPnl, PnlTracker, PnlUpdate
-from core.trading_day import TradingCalendar
 from tests.builders import ACCOUNT, OTHER_ACCOUNT, T0, fixture_json, trade
 
 DAY = date(2026, 8, 19)  # T0's trading day

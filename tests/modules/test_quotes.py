@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.events import MarketTradeEvent, QuoteEvent, parse_market_push
+from core.domain.events import MarketTradeEvent, QuoteEvent, parse_market_push
 from core.modules.quotes import QuoteBook
 from tests.builders import ES, MNQ, T0, fixture_json, quote
 
@@ -93,7 +93,7 @@ def test_live_stream_market_pushes() -> None:
 
 
 def test_clearing_forgets_every_mark() -> None:
-    from core.events import QuoteEvent
+    from core.domain.events import QuoteEvent
     from core.modules.quotes import QuoteBook
 
     book = QuoteBook()

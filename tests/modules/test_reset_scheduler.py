@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
-from core.clock import ManualClock
+from core.domain.clock import ManualClock
+from core.domain.trading_day import TradingCalendar
 from core.modules.reset_scheduler import ResetRecord, ResetScheduler
-from core.trading_day import TradingCalendar
 from tests.builders import ACCOUNT, OTHER_ACCOUNT, T0
 
 # T0 is Wednesday 2026-08-19 10:00 CDT: trading day the 19th, reset at 22:00 UTC.

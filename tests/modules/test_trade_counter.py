@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from core.clock import ManualClock
-from core.events import TradeEvent
+from core.domain.clock import ManualClock
+from core.domain.events import TradeEvent
+from core.domain.trading_day import TradingCalendar
 from core.modules.trade_counter import TradeCounter, TradeCounts
-from core.trading_day import TradingCalendar
 from tests.builders import ACCOUNT, OTHER_ACCOUNT, T0, trade
 
 RESET = datetime(2026, 8, 19, 22, 0, tzinfo=UTC)  # ends T0's trading day (17:00 CDT)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.trading_day import TradingCalendar, local_instant
+from core.domain.trading_day import TradingCalendar, local_instant
 
 CT = ZoneInfo("America/Chicago")
 NY = ZoneInfo("America/New_York")

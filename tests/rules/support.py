@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from core.commands import EnforcementCommand, RecordingPort
-from core.engine import Engine
+from core.domain.commands import EnforcementCommand, RecordingPort
+from core.engine.engine import Engine
 from core.modules.lockouts import Lock
 from tests.builders import ACCOUNT
 

@@ -6,11 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from core.commands import CancelOrder, CloseContract, Flatten, PartialClose
 from core.config.rules import MaxContracts, RulesConfig
-from core.rules import ALL_RULES, build_rules
-from core.rules.base import Rule, money
-from core.rules.r001_max_contracts import MaxContractsRule
+from core.domain.commands import CancelOrder, CloseContract, Flatten, PartialClose
+from core.domain.words import money
+from core.engine.rules import ALL_RULES, build_rules
+from core.engine.rules.base import Rule
+from core.engine.rules.r001_max_contracts import MaxContractsRule
 from tests.builders import (
     ACCOUNT,
     CL,

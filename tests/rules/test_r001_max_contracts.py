@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.commands import CloseContract, PartialClose
-from core.engine import Engine
-from core.rules.r001_max_contracts import MaxContractsRule
+from core.domain.commands import CloseContract, PartialClose
+from core.engine.engine import Engine
+from core.engine.rules.r001_max_contracts import MaxContractsRule
 from tests.builders import ACCOUNT, ES, MES, MNQ, NQ, OTHER_ACCOUNT, config, make_engine, position
 from tests.rules.support import lock_of, sent
 

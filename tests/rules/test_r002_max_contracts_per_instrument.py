@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.commands import CloseContract, PartialClose
-from core.engine import Engine
+from core.domain.commands import CloseContract, PartialClose
+from core.engine.engine import Engine
+from core.engine.rules.r002_max_contracts_per_instrument import MaxContractsPerInstrumentRule
 from core.modules.contracts import Contract
-from core.rules.r002_max_contracts_per_instrument import MaxContractsPerInstrumentRule
 from tests.builders import ACCOUNT, ES, MES, MNQ, NQ, config, make_engine, position
 from tests.rules.support import lock_of, sent
 

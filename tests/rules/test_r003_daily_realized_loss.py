@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core.commands import Flatten
-from core.engine import Engine
+from core.domain.commands import Flatten
+from core.engine.engine import Engine
+from core.engine.rules.r003_daily_realized_loss import DailyRealizedLossRule
 from core.modules.lockouts import LockKind
-from core.rules.r003_daily_realized_loss import DailyRealizedLossRule
 from tests.builders import (
     ACCOUNT,
     MES,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.commands import CloseContract
-from core.engine import Engine
-from core.events import MarketTradeEvent
-from core.rules.r004_daily_unrealized_loss import DailyUnrealizedLossRule
+from core.domain.commands import CloseContract
+from core.domain.events import MarketTradeEvent
+from core.engine.engine import Engine
+from core.engine.rules.r004_daily_unrealized_loss import DailyUnrealizedLossRule
 from tests.builders import (
     ACCOUNT,
     ES,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.commands import CloseContract
-from core.engine import Engine
-from core.events import MarketTradeEvent
-from core.rules.r005_max_unrealized_profit import MaxUnrealizedProfitRule
+from core.domain.commands import CloseContract
+from core.domain.events import MarketTradeEvent
+from core.engine.engine import Engine
+from core.engine.rules.r005_max_unrealized_profit import MaxUnrealizedProfitRule
 from tests.builders import ACCOUNT, ES, MES, MNQ, config, make_engine, position, quote
 from tests.rules.support import lock_of, sent
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.clock import ManualClock
-from core.commands import CancelOrder
-from core.engine import Engine
+from core.domain.clock import ManualClock
+from core.domain.commands import CancelOrder
+from core.engine.engine import Engine
+from core.engine.rules.r006_trade_frequency_limit import TradeFrequencyLimitRule
 from core.modules.lockouts import LockKind
-from core.rules.r006_trade_frequency_limit import TradeFrequencyLimitRule
 from tests.builders import ACCOUNT, MNQ, OTHER_ACCOUNT, T0, config, make_engine, order, trade
 from tests.rules.support import ct, lock_of
 

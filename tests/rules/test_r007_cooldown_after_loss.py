@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core.commands import CancelOrder, Flatten, PartialClose
-from core.engine import Engine
+from core.domain.commands import CancelOrder, Flatten, PartialClose
+from core.engine.engine import Engine
+from core.engine.rules.r007_cooldown_after_loss import CooldownAfterLossRule
 from core.modules.lockouts import LockKind
-from core.rules.r007_cooldown_after_loss import CooldownAfterLossRule
 from tests.builders import ACCOUNT, MES, MNQ, T0, config, make_engine, order, position, trade
 from tests.rules.support import lock_of, sent
 

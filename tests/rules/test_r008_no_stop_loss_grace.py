@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from core.clock import ManualClock
-from core.commands import CloseContract
-from core.engine import Engine
-from core.events import ClockTick, OrderSide, OrderStatus, OrderType
-from core.rules.r008_no_stop_loss_grace import NoStopLossGraceRule
+from core.domain.clock import ManualClock
+from core.domain.commands import CloseContract
+from core.domain.events import ClockTick, OrderSide, OrderStatus, OrderType
+from core.engine.engine import Engine
+from core.engine.rules.r008_no_stop_loss_grace import NoStopLossGraceRule
 from tests.builders import ACCOUNT, MES, MNQ, T0, config, make_engine, order, position, quote
 from tests.rules.support import lock_of
 

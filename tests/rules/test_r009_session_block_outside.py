@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from core.clock import ManualClock
-from core.commands import CloseContract, Flatten, RecordingPort
-from core.engine import Engine
-from core.events import ClockTick
+from core.domain.clock import ManualClock
+from core.domain.commands import CloseContract, Flatten, RecordingPort
+from core.domain.events import ClockTick
+from core.engine.engine import Engine
+from core.engine.rules.r009_session_block_outside import SessionBlockOutsideRule
 from core.modules.lockouts import LockKind
-from core.rules.r009_session_block_outside import SessionBlockOutsideRule
 from tests.builders import ACCOUNT, ES, MES, MNQ, config, make_engine, order, position
 from tests.rules.support import ct, lock_of, sent
 

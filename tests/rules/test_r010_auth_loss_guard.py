@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core.commands import CancelOrder, CloseContract, Flatten
-from core.engine import Engine
-from core.events import AccountEvent, parse_account
+from core.domain.commands import CancelOrder, CloseContract, Flatten
+from core.domain.events import AccountEvent, parse_account
+from core.engine.engine import Engine
+from core.engine.rules.r010_auth_loss_guard import AuthLossGuardRule
 from core.modules.lockouts import LockKind
-from core.rules.r010_auth_loss_guard import AuthLossGuardRule
 from tests.builders import (
     ACCOUNT,
     MES,

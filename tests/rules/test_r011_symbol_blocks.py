@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.commands import CancelOrder, CloseContract
-from core.engine import Engine
-from core.events import OrderStatus
+from core.domain.commands import CancelOrder, CloseContract
+from core.domain.events import OrderStatus
+from core.engine.engine import Engine
+from core.engine.rules.r011_symbol_blocks import SymbolBlocksRule
 from core.modules.contracts import Contract
-from core.rules.r011_symbol_blocks import SymbolBlocksRule
 from tests.builders import (
     ACCOUNT,
     ES,

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.commands import ModifyStop, PlaceStop
-from core.engine import Engine
-from core.events import OrderSide, OrderStatus, OrderType
-from core.rules import build_rules
-from core.rules.r012_trade_management import TradeManagementRule
+from core.domain.commands import ModifyStop, PlaceStop
+from core.domain.events import OrderSide, OrderStatus, OrderType
+from core.engine.engine import Engine
+from core.engine.rules import build_rules
+from core.engine.rules.r012_trade_management import TradeManagementRule
 from tests.builders import (
     ACCOUNT,
     MES,

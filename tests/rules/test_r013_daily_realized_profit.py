@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core.commands import Flatten
-from core.engine import Engine
+from core.domain.commands import Flatten
+from core.engine.engine import Engine
+from core.engine.rules.r013_daily_realized_profit import DailyRealizedProfitRule
 from core.modules.lockouts import LockKind
-from core.rules.r013_daily_realized_profit import DailyRealizedProfitRule
 from tests.builders import ACCOUNT, MES, MNQ, T0, config, make_engine, order, position, trade
 from tests.rules.support import ct, lock_of, sent
 

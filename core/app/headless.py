@@ -1,0 +1,116 @@
+"""Headless mode: the same service with no GUI, logging to stdout until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.app.credentials import Credentials, CredentialsError, load_credentials
+from core.app.notice_log import NoticeLog
+from core.app.service import RiskService
+from core.config.models import AppConfig
+from core.gateway.redact import install_redaction
+
+if TYPE_CHECKING:
+    from core.sim.server import SimulatedGateway
+
+log = logging.getLogger("riskmanager")
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_CONFIG = 0, 1, 2
+
+
+class CurrentToken:
+    """Stands in the secrets list for the service's token of the moment."""
+
+    def __init__(self, service: RiskService) -> None:
+        self._service = service
+
+    def __str__(self) -> str:
+        rest = getattr(self._service, "rest", None)
+        return (rest.token or "") if rest is not None else ""
+
+
+def configure_logging(secrets: list[str | CurrentToken]) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    install_redaction(lambda: [str(s) for s in secrets if str(s)])
+
+
+async def start_demo_gateway(config: AppConfig) -> tuple[SimulatedGateway, AppConfig, Credentials]:
+    """The embedded simulated gateway on 127.0.0.1 with a scripted trader and a moving market."""
+    from core.sim.server import DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
+
+    gateway = SimulatedGateway()
+    await gateway.start()
+    gateway.start_demo_trader()
+    demo_config = config.model_copy(
+        update={
+            "gateway": config.gateway.model_copy(
+                update={
+                    "api_url": gateway.base_url,
+                    "user_hub_url": gateway.user_hub_url,
+                    "market_hub_url": gateway.market_hub_url,
+                    "username": DEMO_USERNAME,
+                }
+            )
+        }
+    )
+    return gateway, demo_config, Credentials(DEMO_USERNAME, DEMO_API_KEY)
+
+
+async def run_headless(config: AppConfig, *, demo: bool, stop: asyncio.Event | None = None) -> int:
+    stop = stop or asyncio.Event()
+    secrets: list[str | CurrentToken] = []
+    configure_logging(secrets)
+    gateway = None
+    data_dir: Path | None = None
+    try:
+        if demo:
+            gateway, config, credentials = await start_demo_gateway(config)
+            if not config.general.data_dir:
+                # A fresh state file per demo run: an old demo's lock must not greet a newcomer.
+                data_dir = Path(tempfile.mkdtemp(prefix="riskmanager-demo-"))
+            log.info("demo gateway running at %s", config.gateway.api_url)
+        else:
+            try:
+                credentials = load_credentials(config.gateway.username or None)
+            except CredentialsError as exc:
+                print(f"bad config: {exc}", file=sys.stderr)
+                return EXIT_BAD_CONFIG
+        secrets.append(credentials.api_key)
+        service = RiskService(config, credentials, data_dir=data_dir)
+        # The token changes on every refresh: redact whichever one is current.
+        secrets.append(CurrentToken(service))
+        notices = NoticeLog(service.bus, config.general.timezone)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: no signal handlers
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            # start() keeps trying while the gateway is unreachable: a stop request must still
+            # be heard meanwhile.
+            if await service.start_unless(stop):
+                await stop.wait()
+            log.info("stopping")
+        except Exception as exc:
+            log.error("cannot run: %s", exc)
+            return EXIT_FAILURE
+        finally:
+            await service.stop()
+            notices.close()
+        log.info("stopped cleanly")
+        return EXIT_OK
+    finally:
+        if gateway is not None:
+            await gateway.stop()

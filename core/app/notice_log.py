@@ -1,0 +1,90 @@
+"""Plain-words log lines for what a trader (or a headless log reader) needs to see."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from core.domain.bus import EventBus
+from core.domain.words import money
+from core.engine.notices import (
+    AccountStatusChanged,
+    BreachDetected,
+    DailyReset,
+    EnforcementFailed,
+    EnforcementRecovered,
+    HubStatusChanged,
+    LockCleared,
+    LockSet,
+    LossWarning,
+    RuleError,
+    SymbolLockCleared,
+    SymbolLockSet,
+)
+
+log = logging.getLogger("riskmanager")
+
+
+class NoticeLog:
+    def __init__(self, bus: EventBus, zone: str = "America/Chicago") -> None:
+        self.zone = ZoneInfo(zone)
+        self._unsubscribe = bus.subscribe(self.on_notice)
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    def _when(self, at: datetime | None) -> str:
+        if at is None:
+            return "until the gateway allows trading again"
+        local = at.astimezone(self.zone)
+        return f"until {local:%a %Y-%m-%d %H:%M} {local.tzname()}"
+
+    def on_notice(self, notice: Any) -> None:
+        line = self.describe(notice)
+        if line is None:
+            return
+        level = logging.ERROR if isinstance(notice, EnforcementFailed | RuleError) else logging.INFO
+        log.log(level, line)
+
+    def describe(self, notice: Any) -> str | None:
+        if isinstance(notice, AccountStatusChanged):
+            name = f" ({notice.name})" if notice.name else ""
+            return f"account {notice.account_id}{name} {notice.status}"
+        if isinstance(notice, LockSet):
+            lock = notice.lock
+            return (
+                f"LOCK account {lock.account_id} {lock.rule_id} {lock.kind.value} "
+                f"{self._when(lock.until)}: {lock.reason}"
+            )
+        if isinstance(notice, LockCleared):
+            lock = notice.lock
+            return f"UNLOCK account {lock.account_id} {lock.rule_id} ({notice.why})"
+        if isinstance(notice, SymbolLockSet):
+            return f"LOCK account {notice.lock.account_id} symbol {notice.lock.symbol}: {notice.lock.reason}"
+        if isinstance(notice, SymbolLockCleared):
+            return f"UNLOCK account {notice.lock.account_id} symbol {notice.lock.symbol}"
+        if isinstance(notice, BreachDetected):
+            return f"BREACH account {notice.account_id} {notice.rule_id}: {notice.reason}"
+        if isinstance(notice, LossWarning):
+            return (
+                f"WARNING account {notice.account_id}: daily realized P&L {money(notice.net)} has "
+                f"reached {notice.fraction:.0%} of the {money(-notice.limit)} loss limit"
+            )
+        if isinstance(notice, EnforcementFailed):
+            c = notice.command
+            return (
+                f"ENFORCEMENT FAILED account {c.account_id} {c.rule_id} after {notice.attempts} "
+                f"attempts: {notice.error} — still retrying"
+            )
+        if isinstance(notice, EnforcementRecovered):
+            c = notice.command
+            return f"enforcement recovered account {c.account_id} {c.rule_id} after {notice.attempts} attempts"
+        if isinstance(notice, DailyReset):
+            return f"account {notice.account_id}: new trading day {notice.trading_day}"
+        if isinstance(notice, HubStatusChanged):
+            return f"{notice.hub} hub {notice.state}"
+        if isinstance(notice, RuleError):
+            return f"RULE ERROR {notice.rule_id} account {notice.account_id}: {notice.error}"
+        return None

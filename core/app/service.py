@@ -1,0 +1,406 @@
+"""The service: one object that owns the engine's whole life.
+
+start(): open the state file and restore (locks first), log in, load contracts, pick the
+protected accounts, connect both hubs; each (re)connect re-subscribes and reconciles over
+REST before an account counts as **protected** again. stop(): hubs, tasks, HTTP and the
+writers, in that order, without hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from platformdirs import user_data_dir
+
+from core.app.config_changes import ConfigManager
+from core.app.credentials import Credentials
+from core.config.io import APP_DIR_NAME
+from core.config.models import AppConfig
+from core.domain.bus import EventBus
+from core.domain.clock import Clock, SystemClock
+from core.domain.events import (
+    AccountEvent,
+    ParseError,
+    PositionEvent,
+    parse_market_push,
+    parse_user_push,
+)
+from core.domain.holidays import load_holidays
+from core.enforcement.executor import EnforcementExecutor
+from core.enforcement.reconcile import reconcile_account
+from core.engine.engine import Engine
+from core.engine.notices import AccountStatusChanged, HubStatusChanged
+from core.gateway.errors import AuthError, GatewayRestError
+from core.gateway.hubs import MARKET_EVENTS, USER_EVENTS, Hub, HubState
+from core.gateway.rest import GatewayRest
+from core.modules.contracts import Contract
+from core.persistence.database import Database
+from core.persistence.store import StateStore
+from core.persistence.writers import Inbox, SubmitsWork
+
+log = logging.getLogger(__name__)
+
+PROTECTED = "protected"
+RECONNECTING = "reconnecting"
+RECONCILING = "reconciling"
+STARTING = "starting"
+
+STARTUP_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between attempts to reach the gateway
+
+
+def resolve_data_dir(config: AppConfig) -> Path:
+    return Path(config.general.data_dir) if config.general.data_dir else Path(user_data_dir(APP_DIR_NAME, appauthor=False))
+
+
+class RiskService:
+    def __init__(
+        self,
+        config: AppConfig,
+        credentials: Credentials,
+        *,
+        data_dir: Path | None = None,
+        clock: Clock | None = None,
+        bus: EventBus | None = None,
+        db_executor: Executor | SubmitsWork | None = None,
+        tick_interval: float = 1.0,
+        reconcile_interval: float = 60.0,
+        startup_backoff: Sequence[float] = STARTUP_BACKOFF,
+        hub_options: dict[str, Any] | None = None,
+        rest_factory: Callable[[], GatewayRest] | None = None,
+        config_manager: ConfigManager | None = None,
+    ) -> None:
+        self.config = config
+        self.credentials = credentials
+        self.data_dir = data_dir or resolve_data_dir(config)
+        self.clock = clock or SystemClock()
+        self.bus = bus or EventBus()
+        self._db_executor = db_executor
+        self.tick_interval = tick_interval
+        self.reconcile_interval = reconcile_interval
+        self.startup_backoff = tuple(startup_backoff) or STARTUP_BACKOFF
+        self._hub_options = hub_options or {}
+        self._rest_factory = rest_factory
+        # Owns edits from the settings window and the loosenings that wait for the reset.
+        self.config_manager = config_manager
+        self.status: dict[int, str] = {}
+        self.names: dict[int, str] = {}
+        self._quote_subscriptions: set[str] = set()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stopping = False
+        self._relogin_lock = asyncio.Lock()
+        self._hub_tokens: dict[str, str | None] = {}  # the token each hub last connected with
+        self.engine: Engine
+        self.rest: GatewayRest
+        self.enforcement: EnforcementExecutor
+        self.user_hub: Hub
+        self.market_hub: Hub
+        self.store: StateStore
+
+    # --- start / stop --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        gw = self.config.gateway
+        inbox = Inbox()
+        inbox.attach(loop.call_soon_threadsafe)
+        self.store = StateStore(Database(self.data_dir / "state.db"), inbox, self._db_executor)
+        self.rest = (
+            self._rest_factory()
+            if self._rest_factory
+            else GatewayRest(gw.api_url, self.credentials.username, self.credentials.api_key)
+        )
+        self.engine = Engine(self.config, self.clock, _NoPort(), self.bus, self.store, load_holidays())
+        if self.config_manager is not None:
+            self.config_manager.add_listener(self.engine.apply_config)
+        self.enforcement = EnforcementExecutor(
+            self.rest, self.bus, self.engine.enforcement_log, self.clock, contract_name=self._contract_name
+        )
+        self.engine.port = self.enforcement
+        self.engine.restore()  # locks are enforced from here on, even before the gateway answers
+        self._log_restored_locks()
+        # Timers, lock expiry and the daily reset run from here on, even with no gateway yet.
+        self._spawn(self._tick_loop(), "tick")
+        contracts, accounts = await self._reach_gateway()
+        self.rest.on_token_changed(self._token_changed)
+        for contract in contracts:
+            self.engine.contracts.put(contract)
+        self.engine.contracts.loader = self.rest.contract
+        wanted = set(self.config.general.accounts)
+        protected = [a for a in accounts if not wanted or a.account_id in wanted]
+        missing = wanted - {a.account_id for a in accounts}
+        for account_id in sorted(missing):
+            log.warning("account %s from the config is not an active account of this login", account_id)
+        self.engine.protected = {a.account_id for a in protected}
+        for account in protected:
+            self.names[account.account_id] = account.name or ""
+            self._set_status(account.account_id, STARTING)
+        self.user_hub = Hub(
+            "user", gw.user_hub_url, self._token_for("user"), USER_EVENTS,
+            self._on_user_message, self._user_connected,
+            on_state=self._hub_state, on_auth_failure=self._relogin_for("user"), **self._hub_options,
+        )
+        self.market_hub = Hub(
+            "market", gw.market_hub_url, self._token_for("market"), MARKET_EVENTS,
+            self._on_market_message, self._market_connected,
+            on_state=self._hub_state, on_auth_failure=self._relogin_for("market"),
+            **self._hub_options,
+        )
+        self.user_hub.start()
+        self.market_hub.start()
+        self._spawn(self.rest.keep_token_fresh(), "token")
+        self._spawn(self._reconcile_loop(), "reconcile")
+
+    async def start_unless(self, stop: asyncio.Event) -> bool:
+        """:meth:`start`, abandoned if ``stop`` is set first; True if it completed.
+
+        start() keeps trying while the gateway is unreachable, so a caller that must also
+        honour a quit request (a signal, the tray's Quit) starts with this. Errors from
+        start() (refused credentials) are raised. Call :meth:`stop` afterwards either way.
+        """
+        starting = asyncio.ensure_future(self.start())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((starting, stopped), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            starting.cancel()
+            raise
+        finally:
+            stopped.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            return False
+        starting.result()
+        return True
+
+    async def _reach_gateway(self) -> tuple[list[Contract], list[AccountEvent]]:
+        """Log in, load contracts and accounts; keep trying while the gateway cannot be reached.
+
+        Starting with the network down (a laptop waking, autostart before Wi-Fi) must not end
+        protection: only a refused login (bad credentials) is final.
+        """
+        failures = 0
+        while True:
+            try:
+                if self.rest.token is None:
+                    await self.rest.login()
+                contracts = await self.rest.available_contracts()
+                accounts = await self.rest.accounts(only_active=True)
+                return contracts, accounts
+            except AuthError:
+                raise
+            except GatewayRestError as exc:
+                delay = self.startup_backoff[min(failures, len(self.startup_backoff) - 1)]
+                failures += 1
+                log.warning("cannot reach the gateway (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+
+    async def stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        for hub_name in ("user_hub", "market_hub"):
+            hub = getattr(self, hub_name, None)
+            if hub is not None:
+                await hub.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if hasattr(self, "enforcement"):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.enforcement.drain(), 5.0)
+            await self.enforcement.aclose()
+        if hasattr(self, "rest"):
+            await self.rest.aclose()
+        if hasattr(self, "engine"):
+            self.engine.flush()
+        if hasattr(self, "store"):
+            self.store.close()
+
+    def _log_restored_locks(self) -> None:
+        """A lock from before a restart is not a new LockSet; still say it is in force."""
+        now = self.clock.now()
+        zone = ZoneInfo(self.config.general.timezone)
+        for lock in self.engine.lockouts.all_locks():
+            if not lock.active_at(now):
+                continue
+            until = (
+                f"until {lock.until.astimezone(zone):%a %Y-%m-%d %H:%M %Z}"
+                if lock.until is not None
+                else "until the gateway allows trading again"
+            )
+            log.info(
+                "restored lock: account %s %s %s %s: %s",
+                lock.account_id, lock.rule_id, lock.kind.value, until, lock.reason,
+            )
+
+    def _contract_name(self, contract_id: str) -> str:
+        contract = self.engine.contracts.get(contract_id)
+        return contract.name if contract and contract.name else contract_id
+
+    # --- status --------------------------------------------------------------------------------
+
+    def protected_accounts(self) -> list[int]:
+        return [a for a, s in self.status.items() if s == PROTECTED]
+
+    async def wait_protected(self, timeout: float = 10.0) -> None:
+        async def all_protected() -> None:
+            while not self.status or any(s != PROTECTED for s in self.status.values()):
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(all_protected(), timeout)
+
+    def _set_status(self, account_id: int, status: str) -> None:
+        if self.status.get(account_id) == status:
+            return
+        self.status[account_id] = status
+        self.bus.publish(AccountStatusChanged(account_id, status, self.names.get(account_id, "")))
+
+    def _hub_state(self, hub: str, state: HubState) -> None:
+        self.bus.publish(HubStatusChanged(hub, state.value))
+        if hub == "user" and state in (HubState.DISCONNECTED, HubState.CONNECTING):
+            for account_id, status in self.status.items():
+                if status == PROTECTED:
+                    self._set_status(account_id, RECONNECTING)
+        if hub == "market" and state is not HubState.CONNECTED:
+            self._quote_subscriptions.clear()
+            if hasattr(self, "engine"):
+                # Prices from before the outage are stale: an old mark must never close a
+                # position; until fresh quotes arrive no open-P&L decision is taken.
+                self.engine.quotes.clear()
+
+    # --- hubs ----------------------------------------------------------------------------------
+
+    async def _user_connected(self) -> None:
+        hub = self.user_hub
+        await hub.invoke("SubscribeAccounts", [])
+        for account_id in self.status:
+            await hub.invoke("SubscribeOrders", [account_id])
+            await hub.invoke("SubscribePositions", [account_id])
+            await hub.invoke("SubscribeTrades", [account_id])
+        accounts = await self.rest.accounts(only_active=False)
+        for account_id in self.status:
+            self._set_status(account_id, RECONCILING)
+            await reconcile_account(self.rest, self.engine, account_id, accounts)
+            self._set_status(account_id, PROTECTED)
+        await self._subscribe_held_quotes()
+
+    async def _market_connected(self) -> None:
+        self._quote_subscriptions.clear()
+        await self._subscribe_held_quotes()
+
+    async def _subscribe_held_quotes(self) -> None:
+        if not self.market_hub.connected:
+            return
+        held = {cid for a in self.status for cid in self.engine.mirror.account(a).positions}
+        for contract_id in sorted(held - self._quote_subscriptions):
+            self._quote_subscriptions.add(contract_id)
+            try:
+                await self.market_hub.invoke("SubscribeContractQuotes", [contract_id])
+            except Exception:
+                self._quote_subscriptions.discard(contract_id)
+                raise
+
+    def _on_user_message(self, target: str, arguments: list[Any]) -> None:
+        try:
+            events = parse_user_push(target, arguments)
+        except ParseError as exc:
+            log.warning("skipped a malformed %s push: %s", target, exc)
+            return
+        for event in events:
+            self.engine.handle(event)
+            if type(event) is PositionEvent and event.contract_id not in self._quote_subscriptions:
+                self._spawn(self._subscribe_held_quotes(), "quotes")
+
+    def _on_market_message(self, target: str, arguments: list[Any]) -> None:
+        try:
+            events = parse_market_push(target, arguments)
+        except ParseError as exc:
+            log.warning("skipped a malformed %s push: %s", target, exc)
+            return
+        for event in events:
+            self.engine.handle(event)
+
+    def _token_changed(self, _token: str) -> None:
+        # signalrcore keeps the token it started with: new connections carry the new one.
+        self.user_hub.rebuild()
+        self.market_hub.rebuild()
+
+    def _token_for(self, hub: str) -> Callable[[], str | None]:
+        def token() -> str | None:
+            self._hub_tokens[hub] = self.rest.token
+            return self.rest.token
+
+        return token
+
+    def _relogin_for(self, hub: str) -> Callable[[], Awaitable[None]]:
+        async def relogin() -> None:
+            # Both hubs are refused together after an expiry: log in once, not once per hub
+            # (every login changes the token, and every change rebuilds both hubs again).
+            async with self._relogin_lock:
+                if self.rest.token == self._hub_tokens.get(hub):
+                    await self.rest.login()
+
+        return relogin
+
+    # --- background loops ----------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        while True:
+            self.engine.tick()
+            if self.config_manager is not None:
+                try:
+                    # A loosening approved earlier comes into force at the reset (the manager's
+                    # listener hands it to the engine).
+                    self.config_manager.apply_pending_if_due(self.clock.now(), self.engine.calendar)
+                except Exception:
+                    log.exception("applying the waiting config changes failed")
+            await asyncio.sleep(self.tick_interval)
+
+    async def _reconcile_loop(self) -> None:
+        """Silence on the stream is not proof that nothing happened: re-read now and then."""
+        while True:
+            await asyncio.sleep(self.reconcile_interval)
+            if not self.user_hub.connected:
+                continue
+            try:
+                accounts = await self.rest.accounts(only_active=False)
+            except Exception as exc:
+                log.warning("periodic reconcile: account search failed: %s", exc)
+                continue
+            for account_id in list(self.status):
+                try:
+                    await reconcile_account(self.rest, self.engine, account_id, accounts)
+                except Exception as exc:
+                    log.warning("periodic reconcile of %s failed: %s", account_id, exc)
+            # What the reconcile found (the stream missed it) needs prices too.
+            with contextlib.suppress(Exception):
+                await self._subscribe_held_quotes()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.append(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None and not self._stopping:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+        if task in self._tasks and task.get_name() == "quotes":
+            self._tasks.remove(task)
+
+
+class _NoPort:
+    def submit(self, command: Any) -> None:
+        log.error("enforcement before the executor exists: %r", command)

@@ -1,0 +1,502 @@
+"""MOD-001, the action half: carry the engine's commands out on the gateway, and make sure.
+
+The engine calls :meth:`EnforcementExecutor.submit` on the event loop and must never wait or
+see an exception, so every command becomes its own task: one account's trouble never delays
+another's. A command is done only when a REST re-read confirms it (see
+:mod:`core.enforcement.steps`). Failures are retried with backoff; after a bounded round the
+trader gets a critical :class:`EnforcementFailed` (repeated until resolved) while the executor
+keeps trying at a slower pace, for as long as there is something to close or cancel.
+
+Coalescing keeps one actor per thing: an identical command in flight absorbs a duplicate, a
+close absorbs a partial close of the same contract, and an account's flatten absorbs its
+closes, partial closes, cancels and stop changes. Every absorbed command still gets its own
+outcome record when the command that covers it finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.domain.bus import EventBus
+from core.domain.clock import Clock
+from core.domain.commands import (
+    ACTIONS,
+    CancelOrder,
+    CloseContract,
+    EnforcementCommand,
+    Flatten,
+    ModifyStop,
+    PartialClose,
+    PlaceStop,
+)
+from core.enforcement.steps import (
+    EnforcementRest,
+    PermanentFailure,
+    Progress,
+    Steps,
+    StopOrderGone,
+    describe,
+)
+from core.engine.notices import EnforcementDone, EnforcementFailed, EnforcementRecovered
+from core.modules.enforcement_log import EnforcementLog, EnforcementRecord
+
+log = logging.getLogger("core.enforcement.executor")
+
+Sleep = Callable[[float], Awaitable[None]]
+Key = tuple[Any, ...]
+
+_VERBS = {
+    "close_contract": "close",
+    "partial_close": "partial close",
+    "cancel_order": "cancel",
+    "flatten": "flatten",
+    "modify_stop": "move stop",
+    "place_stop": "place stop",
+}
+_STOPS = (ModifyStop, PlaceStop)
+_ABSORBED_BY_FLATTEN = (CloseContract, PartialClose, CancelOrder, ModifyStop, PlaceStop)
+_FLATTENED = "dropped: the account is being flattened"
+
+
+@dataclass(eq=False)
+class _Job:
+    command: EnforcementCommand
+    key: Key
+    submitted: float
+    progress: Progress = field(default_factory=Progress)
+    task: asyncio.Task[None] | None = None
+    covered: list[_Job] = field(default_factory=list)
+    superseded: bool = False
+    sleeping: bool = False
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # cut a retry pause short
+    alarmed: bool = False
+    error: str = ""
+    follow_up: ModifyStop | None = None  # a newer stop price that arrived while this one ran
+
+    @property
+    def action(self) -> str:
+        return ACTIONS[type(self.command)]
+
+
+def key_of(command: EnforcementCommand) -> Key:
+    acct = command.account_id
+    if isinstance(command, Flatten):
+        return ("flatten", acct)
+    if isinstance(command, CancelOrder | ModifyStop):
+        return (ACTIONS[type(command)], acct, command.order_id)
+    return (ACTIONS[type(command)], acct, command.contract_id)
+
+
+class EnforcementExecutor:
+    """Implements :class:`core.domain.commands.EnforcementPort` on top of the gateway's REST API."""
+
+    def __init__(
+        self,
+        rest: EnforcementRest,
+        bus: EventBus,
+        enforcement_log: EnforcementLog,
+        clock: Clock,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        perf: Callable[[], float] = time.perf_counter,
+        # The first retry waits long enough for an accepted close's fill to show in a re-read:
+        # sending it again any sooner could close twice and flip the position.
+        backoff: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
+        round_attempts: int = 5,
+        slow_interval: float = 10.0,
+        alarm_every: int = 3,
+        stop_alarm_after: int = 3,
+        contract_name: Callable[[str], str | None] | None = None,
+    ) -> None:
+        if round_attempts < 1 or alarm_every < 1 or not backoff:
+            raise ValueError("round_attempts and alarm_every must be >= 1, backoff non-empty")
+        self._bus = bus
+        self._log = enforcement_log
+        self._clock = clock
+        self._sleep = sleep
+        self._perf = perf
+        self._backoff = tuple(backoff)
+        self._round = round_attempts
+        self._slow = slow_interval
+        self._alarm_every = alarm_every
+        self._stop_alarm_after = stop_alarm_after
+        self._name = contract_name
+        self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+        self._steps = Steps(rest, self._lock_for)
+        self._jobs: dict[Key, _Job] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stop_failures: dict[tuple[int, str], int] = {}
+        self._closed = False
+
+    # --- the port -------------------------------------------------------------------------------
+
+    def submit(self, command: EnforcementCommand) -> None:
+        try:
+            self._submit(command)
+        except Exception:
+            # The engine must never see an executor failure; the next event may issue it again.
+            log.exception("could not schedule %r", command)
+
+    def in_flight(self) -> list[EnforcementCommand]:
+        return [job.command for job in self._jobs.values()]
+
+    async def drain(self) -> None:
+        """Wait until nothing is in flight (a command failing for good keeps this waiting)."""
+        while pending := [task for task in self._tasks if not task.done()]:
+            await asyncio.wait(pending)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        tasks = tuple(self._tasks)
+        for job in self._jobs.values():
+            log.warning("stopping with %s still unconfirmed", self._title(job))
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- coalescing -----------------------------------------------------------------------------
+
+    def _submit(self, command: EnforcementCommand) -> None:
+        if self._closed:
+            log.warning("executor stopped, not running %r", command)
+            return
+        acct = command.account_id
+        job = _Job(command, key_of(command), self._perf())
+        flatten = self._jobs.get(("flatten", acct))
+        if flatten is not None:
+            if isinstance(command, _STOPS):
+                self._record(job, "failed", None, error=_FLATTENED)
+            else:
+                self._fold_into_flatten(flatten, job)
+            return
+        running = self._jobs.get(job.key)
+        if running is not None:
+            if (
+                isinstance(command, ModifyStop)
+                and isinstance(running.command, ModifyStop)
+                and command.stop_price != running.command.stop_price
+            ):
+                running.follow_up = command  # a trailing stop moved on: the newest price wins
+            else:
+                running.covered.append(job)
+            return
+        if isinstance(command, PartialClose):
+            close = self._jobs.get(("close_contract", acct, command.contract_id))
+            if close is not None:
+                close.covered.append(job)
+                return
+        if isinstance(command, CloseContract):
+            partial = self._jobs.get(("partial_close", acct, command.contract_id))
+            if partial is not None:
+                # The per-contract send lock makes the close wait for a partial close already
+                # on the wire instead of racing it.
+                self._supersede(partial, job)
+        if isinstance(command, Flatten):
+            for other in [j for j in self._jobs.values() if j.command.account_id == acct]:
+                if isinstance(other.command, _ABSORBED_BY_FLATTEN):
+                    self._merge(job.progress, other.command)
+                    self._supersede(other, job)
+        self._start(job)
+
+    def _fold_into_flatten(self, flatten: _Job, job: _Job) -> None:
+        # The running flatten must now also see this done, and verify once more at the end.
+        self._merge(flatten.progress, job.command)
+        flatten.progress.again = True
+        flatten.covered.append(job)
+        # New exposure must not wait out a slow background retry of the flatten.
+        flatten.wake.set()
+
+    @staticmethod
+    def _merge(progress: Progress, command: EnforcementCommand) -> None:
+        if isinstance(command, Flatten):
+            progress.contracts.update(command.contract_ids)
+            progress.orders.update(command.order_ids)
+        elif isinstance(command, CancelOrder):
+            progress.orders.add(command.order_id)
+        elif isinstance(command, CloseContract | PartialClose):
+            progress.contracts.add(command.contract_id)
+
+    def _supersede(self, old: _Job, cover: _Job) -> None:
+        old.superseded = True
+        old.progress.halted = True
+        cover.covered.append(old)
+        cover.covered.extend(old.covered)
+        old.covered = []
+        del self._jobs[old.key]
+        if old.task is None:
+            return
+        if old.sleeping:
+            old.task.cancel()
+        elif isinstance(cover.command, Flatten):
+            # Mid-request: whatever it sent (a stop, say) must be visible to the final check.
+            cover.progress.in_flight.add(old.task)
+
+    def _start(self, job: _Job) -> None:
+        self._jobs[job.key] = job
+        task = asyncio.get_running_loop().create_task(
+            self._run(job), name=f"enforce {job.action} {job.command.account_id}"
+        )
+        job.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _lock_for(self, account_id: int, contract_id: str) -> asyncio.Lock:
+        return self._locks.setdefault((account_id, contract_id), asyncio.Lock())
+
+    # --- running --------------------------------------------------------------------------------
+
+    async def _run(self, job: _Job) -> None:
+        try:
+            if job.superseded:
+                return  # absorbed before it ever ran
+            if isinstance(job.command, _STOPS):
+                await self._run_stop(job)
+            else:
+                await self._run_until_done(job)
+        except asyncio.CancelledError:
+            if not job.superseded or self._closed:
+                raise
+            # Cancelled by _supersede while waiting to retry: a normal end, not a cancellation.
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+        except Exception:
+            log.exception("enforcement of %r crashed", job.command)
+        finally:
+            if self._jobs.get(job.key) is job:
+                del self._jobs[job.key]
+            if job.follow_up is not None and not self._closed and not job.superseded:
+                self.submit(job.follow_up)
+
+    async def _attempt(self, job: _Job) -> tuple[bool, str | None]:
+        command, p = job.command, job.progress
+        p.errors.clear()
+        try:
+            if isinstance(command, CloseContract):
+                done = await self._steps.close(command, p)
+            elif isinstance(command, PartialClose):
+                done = await self._steps.partial(command, p)
+            elif isinstance(command, CancelOrder):
+                done = await self._steps.cancel(command, p)
+            elif isinstance(command, Flatten):
+                done = await self._steps.flatten(command, p)
+            elif isinstance(command, ModifyStop):
+                done = await self._steps.modify_stop(command, p)
+            else:
+                done = await self._steps.place_stop(command, p)
+            error = None
+        except PermanentFailure:
+            raise
+        except Exception as exc:
+            done, error = False, "; ".join([*p.errors, describe(exc)])
+        finally:
+            p.attempts += 1
+        if not done and error is None:
+            error = "; ".join(p.errors) or "still open after re-read: " + ", ".join(
+                self._show(x) for x in p.remaining
+            )
+        return done, error
+
+    async def _run_until_done(self, job: _Job) -> None:
+        while not job.superseded:
+            done, error = await self._attempt(job)
+            if job.superseded:
+                return
+            if done:
+                self._finish(job)
+                return
+            job.error = error or "not done"
+            attempts = job.progress.attempts
+            alarm = attempts == self._round or (
+                attempts > self._round and (attempts - self._round) % self._alarm_every == 0
+            )
+            if attempts < self._round:
+                delay = self._backoff[min(attempts - 1, len(self._backoff) - 1)]
+            else:
+                delay = self._slow
+            if alarm:
+                job.alarmed = True
+                self._record(job, "failed", self._latency(job), error=job.error)
+                log.error(
+                    "%s: still not done after %d attempts (%s); trying again every %g s",
+                    self._title(job),
+                    attempts,
+                    job.error,
+                    self._slow,
+                )
+                self._bus.publish(EnforcementFailed(job.command, job.error, attempts))
+            else:
+                self._record(job, "retry", None, error=job.error)
+                log.warning(
+                    "%s: attempt %d not done (%s); again in %g s",
+                    self._title(job),
+                    attempts,
+                    job.error,
+                    delay,
+                )
+            await self._pause(job, delay)
+
+    async def _run_stop(self, job: _Job) -> None:
+        # Trade management is a convenience, not protection: one retry, then give up quietly.
+        command = job.command
+        assert isinstance(command, ModifyStop | PlaceStop)
+        gone = permanent = False
+        error = "not done"
+        for attempt in (1, 2):
+            try:
+                done, err = await self._attempt(job)
+            except PermanentFailure as exc:
+                done, err, permanent = False, str(exc), True
+                gone = isinstance(exc, StopOrderGone)
+            if job.superseded:
+                return
+            if done:
+                self._stop_failures.pop((command.account_id, command.contract_id), None)
+                self._finish(job)
+                return
+            error = err or error
+            if permanent or attempt == 2:
+                break
+            self._record(job, "retry", None, error=error)
+            log.warning(
+                "%s: attempt %d failed (%s); one more try", self._title(job), attempt, error
+            )
+            await self._pause(job, self._backoff[0])
+        job.error = error
+        self._record(job, "failed", self._latency(job), error=error)
+        log.warning("%s: failed (%s)", self._title(job), error)
+        if gone:
+            return  # the position it protected is gone with it: nothing to alarm about
+        where = (command.account_id, command.contract_id)
+        count = self._stop_failures.get(where, 0) + 1
+        self._stop_failures[where] = count
+        if count >= self._stop_alarm_after:
+            message = f"{error} ({count} stop changes in a row failed)"
+            self._bus.publish(EnforcementFailed(command, message, job.progress.attempts))
+
+    async def _pause(self, job: _Job, delay: float) -> None:
+        job.sleeping = True
+        job.wake.clear()
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        waker = asyncio.ensure_future(job.wake.wait())
+        try:
+            await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+            job.sleeping = False
+
+    # --- outcomes -------------------------------------------------------------------------------
+
+    def _finish(self, job: _Job) -> None:
+        latency = self._latency(job)
+        attempts = job.progress.attempts
+        self._record(job, "done", latency)
+        log.info(
+            "%s: %s in %.0f ms (%s)",
+            self._title(job),
+            self._summary(job),
+            latency,
+            job.command.reason,
+        )
+        self._bus.publish(EnforcementDone(job.command, latency, attempts))
+        if job.alarmed:
+            self._bus.publish(EnforcementRecovered(job.command, attempts))
+        for other in job.covered:
+            if isinstance(other.command, _STOPS):
+                self._record(other, "failed", None, error=_FLATTENED)
+                continue
+            other_latency = self._latency(other)
+            self._record(other, "done", other_latency, covered_by=job.action)
+            self._bus.publish(EnforcementDone(other.command, other_latency, attempts))
+            if other.alarmed:
+                self._bus.publish(EnforcementRecovered(other.command, attempts))
+
+    def _latency(self, job: _Job) -> float:
+        # The engine stamps event_at; a command built elsewhere counts from its submission.
+        start = job.command.event_at if job.command.event_at > 0 else job.submitted
+        return (self._perf() - start) * 1000.0
+
+    def _record(self, job: _Job, outcome: str, latency: float | None, **extra: Any) -> None:
+        try:
+            self._log.record(
+                EnforcementRecord(
+                    at=self._clock.now(),
+                    account_id=job.command.account_id,
+                    rule_id=job.command.rule_id,
+                    action=job.action,
+                    reason=job.command.reason,
+                    outcome=outcome,
+                    execution_time_ms=latency,
+                    details={**self._details(job), **extra},
+                )
+            )
+        except Exception:
+            # The audit trail must never stop enforcement itself.
+            log.exception("could not write the enforcement log")
+
+    def _details(self, job: _Job) -> dict[str, Any]:
+        c, p = job.command, job.progress
+        out: dict[str, Any] = {"attempts": p.attempts}
+        for name in ("contract_id", "order_id", "size", "side", "stop_price"):
+            if hasattr(c, name):
+                out[name] = getattr(c, name)
+        if isinstance(c, Flatten):
+            out["closed"] = sorted(p.closed)
+            out["cancelled"] = sorted(p.cancelled)
+        if p.size_before is not None:
+            out["size_before"] = p.size_before
+        if p.target is not None:
+            out["target_size"] = p.target[1]
+        if p.order_id is not None:
+            out["placed_order_id"] = p.order_id
+        if p.remaining:
+            out["still_open"] = list(p.remaining)
+        if job.covered:
+            out["covers"] = [ACTIONS[type(o.command)] for o in job.covered]
+        return out
+
+    # --- plain words ----------------------------------------------------------------------------
+
+    def _show(self, contract_id: str) -> str:
+        name = self._name(contract_id) if self._name is not None else None
+        return name or contract_id
+
+    def _title(self, job: _Job) -> str:
+        c = job.command
+        return f"{c.rule_id} {_VERBS[job.action]} account {c.account_id}"
+
+    def _summary(self, job: _Job) -> str:
+        c, p = job.command, job.progress
+        if isinstance(c, Flatten):
+            parts = []
+            if p.closed:
+                parts.append("closed " + ", ".join(self._show(x) for x in sorted(p.closed)))
+            if p.cancelled:
+                n = len(p.cancelled)
+                parts.append(f"cancelled {n} order" + ("s" if n != 1 else ""))
+            text = ", ".join(parts) or "already flat"
+        elif isinstance(c, CloseContract):
+            name = self._show(c.contract_id)
+            text = f"closed {name}" if c.contract_id in p.closed else f"{name} already flat"
+        elif isinstance(c, PartialClose):
+            name = self._show(c.contract_id)
+            if p.size_before is None or p.target is None:
+                text = f"{name} already flat"
+            else:
+                text = f"reduced {name} from {p.size_before} to at most {p.target[1]}"
+        elif isinstance(c, CancelOrder):
+            gone = c.order_id in p.already_gone and c.order_id not in p.cancelled
+            text = f"order {c.order_id} " + ("already gone" if gone else "cancelled")
+        elif isinstance(c, ModifyStop):
+            text = f"stop {c.order_id} on {self._show(c.contract_id)} moved to {c.stop_price:g}"
+        else:
+            text = f"stop for {c.size} {self._show(c.contract_id)} placed at {c.stop_price:g}"
+        if p.attempts > 1:
+            text += f" after {p.attempts} attempts"
+        return text

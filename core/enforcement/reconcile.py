@@ -1,0 +1,90 @@
+"""Bring the engine's picture in line with the gateway's after every (re)connect.
+
+Subscribing sends no snapshot and the stream has no replay, so whatever happened while we
+were away (a position opened during an outage, a fill, a lost permission) is only visible
+over REST. Everything read here goes through ``engine.handle`` like a pushed event: the
+gate and the rules judge it exactly as they would have live.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from core.domain.events import AccountEvent, OrderStatus, PositionEvent
+from core.engine.engine import Engine
+from core.gateway.rest import GatewayRest
+from core.modules.mirror import AccountMirror
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+async def reconcile_account(
+    rest: GatewayRest,
+    engine: Engine,
+    account_id: int,
+    accounts: Sequence[AccountEvent] | None = None,
+) -> None:
+    """Accounts, open positions, open orders and the trading day's trades, in that order.
+
+    ``accounts`` is one ``Account/search`` answer shared by a round over several accounts
+    (one request per round, not one per account); read here when not given.
+    """
+    if accounts is None:
+        accounts = await rest.accounts(only_active=False)
+    for account in accounts:
+        if account.account_id == account_id:
+            engine.handle(account)
+    mirror = engine.mirror.account(account_id)
+    positions, fresh = await _read_unovertaken(lambda: rest.open_positions(account_id), mirror)
+    seen = {p.contract_id for p in positions}
+    for position in positions:
+        if fresh or position.contract_id not in mirror.positions:
+            engine.handle(position)
+    for contract_id, gone in list(mirror.positions.items()):
+        if fresh and contract_id not in seen:
+            # Closed while we were away: the same removal the stream would have pushed.
+            engine.handle(
+                PositionEvent(gone.position_id, account_id, contract_id, 0, 0, gone.average_price)
+            )
+    orders, fresh = await _read_unovertaken(lambda: rest.open_orders(account_id), mirror)
+    seen_orders = {o.order_id for o in orders}
+    for order in orders:
+        if fresh or order.order_id not in mirror.orders:
+            engine.handle(order)
+    for order_id, order in list(mirror.orders.items()):
+        # searchOpen never returns suspended bracket children (status 8): keep those.
+        if fresh and order_id not in seen_orders and order.status != OrderStatus.SUSPENDED:
+            engine.handle(replace(order, status=OrderStatus.CANCELLED))
+    for trade in await rest.trades(account_id, trading_day_start(engine)):
+        engine.handle(trade)  # trade ids de-duplicate: a trade already counted changes nothing
+    engine.recheck_daily_limits(account_id)
+
+
+async def _read_unovertaken(
+    read: Callable[[], Awaitable[list[T]]], mirror: AccountMirror, attempts: int = 3
+) -> tuple[list[T], bool]:
+    """A REST read no stream update overtook while it was in flight.
+
+    If the stream changed the account during the read, the answer may already be stale (a
+    position the stream just opened would look closed): read again. Still overtaken after
+    ``attempts`` reads, the caller only adds what the mirror does not know at all.
+    """
+    result: list[T] = []
+    for _ in range(attempts):
+        before = mirror.changes
+        result = await read()
+        if mirror.changes == before:
+            return result, True
+    return result, False
+
+
+def trading_day_start(engine: Engine) -> datetime:
+    now = engine.clock.now()
+    # A minute of slack: a trade stamped at the reset instant belongs to the new day.
+    return engine.calendar.day_start(engine.calendar.trading_day(now)) - timedelta(minutes=1)

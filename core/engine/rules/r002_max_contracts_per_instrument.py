@@ -1,0 +1,42 @@
+"""RULE-002: too many contracts in one symbol root (all expiries together) → close the excess."""
+
+from __future__ import annotations
+
+from core.config.rules import MaxContractsPerInstrument
+from core.domain.events import PositionEvent
+from core.engine.rules.base import Breach, Rule, RuleContext
+
+
+class MaxContractsPerInstrumentRule(Rule[MaxContractsPerInstrument]):
+    rule_id = "RULE-002"
+    key = "max_contracts_per_instrument"
+    watches = frozenset({PositionEvent})
+
+    def limit_for(self, ctx: RuleContext, contract_id: str) -> tuple[str, int | None]:
+        cfg = self.config
+        listed = ctx.contracts.matches(contract_id, set(cfg.limits))
+        if listed is not None:
+            return listed, cfg.limits[listed]
+        symbol = ctx.symbol(contract_id)
+        if cfg.default_limit is not None:
+            return symbol, cfg.default_limit
+        return symbol, 0 if cfg.unknown_symbol == "block" else None
+
+    def evaluate(self, ctx: RuleContext, event: PositionEvent) -> list[Breach]:
+        if event.contract_id not in ctx.account.positions:
+            return []
+        symbol, limit = self.limit_for(ctx, event.contract_id)
+        if limit is None:
+            return []
+        same_root = [
+            p
+            for p in ctx.account.positions.values()
+            if self.limit_for(ctx, p.contract_id)[0] == symbol
+        ]
+        total = sum(p.size for p in same_root)
+        excess = total - limit
+        if excess <= 0:
+            return []
+        reason = f"{total} {symbol} contracts open, limit {limit}"
+        commands = self.reduce_newest(ctx, same_root, excess, reason, event.contract_id)
+        return [self.breach(ctx, reason, *commands)]

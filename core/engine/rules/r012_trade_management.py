@@ -1,0 +1,117 @@
+"""RULE-012 (automation): move the stop to breakeven, then trail it. Only ever tightens.
+
+The working stop itself remembers the best level reached, so no high-water mark is kept:
+a stop is moved only when the newly wanted level is at least one tick tighter.
+"""
+
+from __future__ import annotations
+
+from core.config.rules import TradeManagement
+from core.domain.commands import ModifyStop, PlaceStop
+from core.domain.events import (
+    MarketTradeEvent,
+    OrderEvent,
+    OrderSide,
+    OrderStatus,
+    PositionEvent,
+    QuoteEvent,
+)
+from core.engine.rules.base import EPSILON, Breach, Rule, RuleContext
+from core.modules.mirror import AccountMirror, Position
+
+
+def closing_stop(account: AccountMirror, position: Position) -> tuple[OrderEvent | None, bool]:
+    """The position's stop to manage and whether a bracket stop is still waiting.
+
+    The stop is the tightest working closing-side stop wherever the market is: a stop the
+    market has gone through is being filled, not missing, so no second stop is placed next to
+    it. A suspended bracket child (status 8, no price) activates when its parent fills; while
+    one waits and no other stop exists, placing a stop would double it.
+    """
+    closing_side = OrderSide.SELL if position.is_long else OrderSide.BUY
+    direction = 1 if position.is_long else -1
+    best: OrderEvent | None = None
+    best_price = 0.0
+    waiting = False
+    for order in account.orders.values():
+        if order.contract_id != position.contract_id or order.side != closing_side:
+            continue
+        if not order.is_stop or not order.is_working:
+            continue
+        if order.status == OrderStatus.SUSPENDED:
+            waiting = True
+            continue
+        if order.stop_price is None:
+            return order, waiting  # a trailing stop trails by itself
+        if best is None or (order.stop_price - best_price) * direction > 0:
+            best, best_price = order, order.stop_price
+    return best, waiting
+
+
+class TradeManagementRule(Rule[TradeManagement]):
+    rule_id = "RULE-012"
+    key = "trade_management"
+    watches = frozenset({QuoteEvent, MarketTradeEvent, PositionEvent})
+    automation = True
+
+    def evaluate(
+        self, ctx: RuleContext, event: QuoteEvent | MarketTradeEvent | PositionEvent
+    ) -> list[Breach]:
+        position = ctx.account.positions.get(event.contract_id)
+        if position is None:
+            return []
+        contract = ctx.contracts.get(position.contract_id)
+        mark = ctx.quotes.mark(position.contract_id)
+        if contract is None or mark is None or contract.tick_size <= 0:
+            return []
+        tick = contract.tick_size
+        direction = 1 if position.is_long else -1
+        profit_ticks = (mark - position.average_price) / tick * direction
+        cfg = self.config
+        wanted: float | None = None
+        why = ""
+        if cfg.breakeven and profit_ticks >= cfg.breakeven_trigger_ticks - EPSILON:
+            wanted = position.average_price + direction * cfg.breakeven_offset_ticks * tick
+            why = "breakeven"
+        if cfg.trailing and profit_ticks >= cfg.trail_activation_ticks - EPSILON:
+            trail = mark - direction * cfg.trail_distance_ticks * tick
+            if wanted is None or (trail - wanted) * direction > 0:
+                wanted, why = trail, "trailing"
+        if wanted is None:
+            return []
+        wanted = round(round(wanted / tick) * tick, 10)
+        if (mark - wanted) * direction <= 0:
+            return []  # a stop at or through the market would fill at once
+        symbol = ctx.symbol(position.contract_id)
+        stop, waiting = closing_stop(ctx.account, position)
+        if stop is None and waiting:
+            return []  # a bracket stop activates with its parent: never place a second one
+        if stop is None:
+            reason = f"{why} stop for {symbol} at {wanted:g}"
+            command: ModifyStop | PlaceStop = PlaceStop(
+                account_id=ctx.account_id,
+                rule_id=self.rule_id,
+                reason=reason,
+                contract_id=position.contract_id,
+                side=OrderSide.SELL if position.is_long else OrderSide.BUY,
+                size=position.size,
+                stop_price=wanted,
+            )
+        else:
+            current = stop.stop_price
+            if current is None:
+                return []  # a trailing stop with no price trails by itself
+            if (mark - current) * direction <= 0:
+                return []  # the market is through the stop: it is filling, leave it be
+            if (wanted - current) * direction < tick - EPSILON:
+                return []  # not at least a tick tighter: never loosen, never churn
+            reason = f"{why}: {symbol} stop {current:g} → {wanted:g}"
+            command = ModifyStop(
+                account_id=ctx.account_id,
+                rule_id=self.rule_id,
+                reason=reason,
+                order_id=stop.order_id,
+                contract_id=position.contract_id,
+                stop_price=wanted,
+            )
+        return [self.breach(ctx, reason, command)]
