@@ -323,8 +323,11 @@ def test_can_trade_false_flattens_and_locks_until_can_trade_true() -> None:
     clock.advance(days=3)
     engine.tick()
     assert engine.lockouts.hard_lock(ACCOUNT, clock.now()) is not None
+    # Three days on, MNQ still shows open (no executor here): the lock's sweep closes it again,
+    # as it would live.
+    assert [(type(c), c.contract_id) for c in port.commands[1:]] == [(CloseContract, MNQ)]
     engine.handle(position(MES, 1, 5000.0, position_id=2))
-    assert [(type(c), c.contract_id) for c in port.commands[1:]] == [(CloseContract, MES)]
+    assert [(type(c), c.contract_id) for c in port.commands[2:]] == [(CloseContract, MES)]
     engine.handle(account(True))
     assert engine.lockouts.get(ACCOUNT, "RULE-010") is None
     assert [(n.lock.rule_id, n.why) for n in cleared] == [("RULE-010", "can trade again")]
@@ -388,10 +391,10 @@ def test_a_breach_already_in_flight_does_not_hide_the_next_rule() -> None:
     engine, clock, port = make_engine(
         config({"no_stop_loss_grace": {"grace_seconds": 0}, "session_block_outside": {}})
     )
-    clock.set(ct(2026, 8, 19, 15, 9))
+    clock.set(ct(2026, 8, 19, 15, 9) + timedelta(seconds=59))
     engine.handle(position(MNQ, 1, 20000.0, created_at=clock.now()))  # RULE-008 close sent
     assert [c.rule_id for c in port.commands] == ["RULE-008"]
-    clock.set(ct(2026, 8, 19, 15, 10))
+    clock.set(ct(2026, 8, 19, 15, 10))  # one second on: the close is still in flight
     engine.tick()  # RULE-008 again (held back), then RULE-009 at the window's end
     assert engine.lockouts.get(ACCOUNT, "RULE-009") is not None
     assert [c.rule_id for c in port.commands] == ["RULE-008", "RULE-009"]

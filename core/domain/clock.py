@@ -13,7 +13,8 @@ class Clock(Protocol):
         ...
 
     def monotonic(self) -> float:
-        """Seconds from an arbitrary origin, for latency measurement only."""
+        """Seconds from an arbitrary origin that never jump: for intervals that decide (how long
+        since a command went out). A replayed or manual clock runs it on its own time."""
         ...
 
 
@@ -22,7 +23,7 @@ class SystemClock:
         return datetime.now(UTC)
 
     def monotonic(self) -> float:
-        return time.perf_counter()
+        return time.monotonic()
 
 
 class ManualClock:
@@ -32,12 +33,13 @@ class ManualClock:
         if start.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
         self._now = start.astimezone(UTC)
+        self._origin = self._now
 
     def now(self) -> datetime:
         return self._now
 
     def monotonic(self) -> float:
-        return time.perf_counter()
+        return (self._now - self._origin).total_seconds()
 
     def set(self, when: datetime) -> None:
         if when.tzinfo is None:

@@ -1,8 +1,9 @@
 """The event router: one engine protects every account at once.
 
 For each event: update state → lockout gate → rules in table order → the first breach is
-enforced once. Enforcement leaves as commands through an :class:`EnforcementPort`; nothing
-here waits on the network or the disk. Clock ticks (about once a second) drive everything
+enforced once. Enforcement leaves as commands through an :class:`EnforcementPort` (sent by the
+:class:`CommandDispatcher`); locks are set and ended by the :class:`LockKeeper`; nothing here
+waits on the network or the disk. Clock ticks (about once a second) drive everything
 time-based: grace periods, window ends, lock expiry and the daily reset.
 """
 
@@ -11,21 +12,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.config.models import AppConfig
 from core.domain.bus import EventBus
 from core.domain.clock import Clock
-from core.domain.commands import (
-    ACTIONS,
-    CancelOrder,
-    CloseContract,
-    EnforcementCommand,
-    EnforcementPort,
-    PartialClose,
-)
+from core.domain.commands import CancelOrder, CloseContract, EnforcementPort
 from core.domain.events import (
     AccountEvent,
     ClockTick,
@@ -37,26 +30,23 @@ from core.domain.events import (
     TradeEvent,
 )
 from core.domain.trading_day import TradingCalendar
+from core.engine.dispatch import CommandDispatcher
 from core.engine.gate import LockoutGate
+from core.engine.locks import LockKeeper
 from core.engine.loss_warnings import LossWarnings
 from core.engine.notices import (
     BreachDetected,
     DailyReset,
-    EnforcementIssued,
-    LockCleared,
-    LockSet,
     LossWarning,
     RealizedPnlChanged,
     RuleError,
-    SymbolLockCleared,
-    SymbolLockSet,
 )
 from core.engine.resend_guard import ResendGuard
 from core.engine.rules import Breach, Rule, RuleContext, build_rules
 from core.engine.rules.r010_auth_loss_guard import AuthLossGuardRule
 from core.modules.contracts import ContractCache
-from core.modules.enforcement_log import EnforcementLog, EnforcementRecord
-from core.modules.lockouts import Lock, LockKind, LockoutManager, SymbolLock
+from core.modules.enforcement_log import EnforcementLog
+from core.modules.lockouts import LockoutManager
 from core.modules.mirror import AccountMirror, PositionsMirror
 from core.modules.pnl_tracker import PnlTracker, PnlUpdate
 from core.modules.quotes import QuoteBook
@@ -87,7 +77,6 @@ class Engine:
         holidays: Iterable[date] = (),
     ) -> None:
         self.clock = clock
-        self.port = port
         self.bus = bus or EventBus()
         self.store = store
         self.inbox = store.inbox if store is not None else Inbox()
@@ -104,9 +93,22 @@ class Engine:
         self.enforcement_log = EnforcementLog(store)
         self.gate = LockoutGate(self.lockouts, self.contracts)
         self._contexts: dict[int, RuleContext] = {}
-        self.resend = ResendGuard(self.mirror, RESEND_AFTER, STOP_MODIFY_INTERVAL)
+        self.resend = ResendGuard(self.mirror, clock, RESEND_AFTER, STOP_MODIFY_INTERVAL)
+        self.dispatch = CommandDispatcher(
+            port, self.resend, self.mirror, self.enforcement_log, self.bus, clock
+        )
+        self.locks = LockKeeper(self.lockouts, self.timers, self.mirror, self.bus, clock)
         self.warnings = LossWarnings()
         self.apply_config(config)
+
+    @property
+    def port(self) -> EnforcementPort:
+        return self.dispatch.port
+
+    @port.setter
+    def port(self, port: EnforcementPort) -> None:
+        """The service plugs its executor in once the gateway client exists."""
+        self.dispatch.port = port
 
     # --- configuration ---------------------------------------------------------------------------
 
@@ -125,14 +127,8 @@ class Engine:
         self._release_unblocked_symbols(self.mirror.accounts)
 
     def _release_unblocked_symbols(self, account_ids: Iterable[int]) -> None:
-        """A symbol lock lasts while its symbol is blocked; nothing else could ever lift it."""
         cfg = self.config.rules.symbol_blocks
-        blocked = set(cfg.symbols) if cfg.enabled else set()
-        for lock in [sl for acct in list(account_ids) for sl in self.lockouts.symbol_locks(acct)]:
-            if lock.symbol not in blocked:
-                self.lockouts.clear_symbol_lock(
-                    lock.account_id, lock.symbol, lambda sl: self.bus.publish(SymbolLockCleared(sl))
-                )
+        self.locks.release_unblocked_symbols(account_ids, set(cfg.symbols) if cfg.enabled else set())
 
     def is_protected(self, account_id: int) -> bool:
         return self.protected is None or account_id in self.protected
@@ -147,7 +143,7 @@ class Engine:
         locks, symbol_locks = self.store.load_locks()
         self.lockouts.restore(locks, symbol_locks)
         for lock in locks:
-            self._arm_expiry(lock, now)
+            self.locks.arm_expiry(lock, now)
         today = self.calendar.trading_day(now)
         trades = self.store.load_trades(today - timedelta(days=KEEP_PNL_DAYS))
         self.pnl.restore(trades)
@@ -171,7 +167,7 @@ class Engine:
 
     def handle(self, event: Any) -> None:
         """Route one gateway event. Never raises: a bad event is logged and dropped."""
-        started = time.perf_counter()
+        started = time.perf_counter()  # latency measurement only: decisions use self.clock
         if self.inbox._pending:
             self.inbox.drain()
         try:
@@ -212,11 +208,11 @@ class Engine:
                 self.lockouts.shrink_baseline(account_id, change.contract_id, change.after)
             if change.before != 0 and change.after == 0:
                 self._cancel_orphan_stops(account, change.contract_id, change.before > 0, started)
-            if self._issue_all(self.gate.on_position(account, change, now), started):
+            if self.dispatch.issue_all(self.gate.on_position(account, change, now), started):
                 return
         elif kind is OrderEvent:
             change_o = self.mirror.apply_order(event)
-            if self._issue_all(self.gate.on_order(account, change_o, now), started):
+            if self.dispatch.issue_all(self.gate.on_order(account, change_o, now), started):
                 return
         elif kind is TradeEvent:
             update = self.pnl.apply(event, self._pnl_durable)
@@ -226,7 +222,7 @@ class Engine:
         elif kind is AccountEvent:
             self.mirror.apply_account(event)
             if event.can_trade is True and self.lockouts.get(account_id, AuthLossGuardRule.rule_id):
-                self.lockouts.clear(account_id, AuthLossGuardRule.rule_id, self._lock_cleared("can trade again"))
+                self.locks.clear(account_id, AuthLossGuardRule.rule_id, "can trade again")
         else:
             log.warning("unknown event type %s dropped", kind.__name__)
             return
@@ -239,7 +235,7 @@ class Engine:
         now = self.clock.now()
         try:
             self.timers.fire_due(now)
-            self.lockouts.expire(now, self._lock_cleared("expired"))
+            self.locks.expire_due(now)
             for account_id in self.resets.due(now):
                 self._run_reset(account_id, now)
             tick = ClockTick(now)
@@ -250,7 +246,7 @@ class Engine:
                         self._evaluate(account_id, tick, ClockTick, now, started)
                     except Exception:  # one account's failure must not skip the next one
                         log.exception("clock tick could not be judged for %s", account_id)
-            self.resend.prune(started)
+            self.resend.prune()
             if self.store is not None:
                 self.store.batched.maybe_flush()
         except Exception:
@@ -264,7 +260,7 @@ class Engine:
         closing_side = 1 if was_long else 0
         for order in account.orders_for(contract_id):
             if order.is_stop and order.side == closing_side and order.is_working:
-                self._issue(
+                self.dispatch.issue(
                     CancelOrder(
                         account_id=account.account_id,
                         rule_id="CLEANUP",
@@ -296,10 +292,10 @@ class Engine:
         most every RESEND_AFTER seconds per contract), so a close lost in a race with the
         trader, or absorbed by one that was just finishing, cannot leave exposure behind."""
         hard = self.lockouts.hard_lock(account_id, now)
-        if hard is None or self.resend.flatten_in_flight(account_id, started):
+        if hard is None or self.resend.flatten_in_flight(account_id):
             return  # a flatten just went out: give its fills time to show
         for contract_id in list(self.mirror.account(account_id).positions):
-            self._issue(
+            self.dispatch.issue(
                 CloseContract(
                     account_id=account_id,
                     rule_id=hard.rule_id,
@@ -356,90 +352,19 @@ class Engine:
         """Apply a rule's breaches; True if anything new happened (a command or a lock)."""
         acted = False
         for breach in breaches:
-            acct = breach.account_id
-            changed = False
-            if breach.lock is not None:
-                existing = self.lockouts.get(acct, breach.rule_id)
-                if existing is not None and existing.active_at(now) and not _extends(breach.lock.until, existing.until):
-                    continue  # enforced when the lock was set; the gate keeps it that way
-                account = self.mirror.account(acct)
-                baseline = (
-                    {cid: p.signed_size for cid, p in account.positions.items()}
-                    if breach.lock.kind is LockKind.COOLDOWN
-                    else {}
-                )
-                lock = Lock(acct, breach.rule_id, breach.lock.kind, breach.reason, now, breach.lock.until, baseline)
-                applied = self.lockouts.set_lock(lock, lambda lk: self.bus.publish(LockSet(lk)))
-                if applied is not None:
-                    self._arm_expiry(applied, now)
-                    changed = True
-            if breach.symbol_lock is not None:
-                changed = self.lockouts.set_symbol_lock(
-                    SymbolLock(acct, breach.symbol_lock, breach.rule_id, breach.reason, now),
-                    lambda sl: self.bus.publish(SymbolLockSet(sl)),
-                ) or changed
+            changed = self.locks.apply(breach, now)
+            if changed is None:
+                continue
             # A breach seen again on every quote until its close lands is one breach: tell the
             # trader once, not once per quote.
-            fresh = [c for c in breach.commands if not self.resend.recently_sent(c, started)]
+            fresh = [c for c in breach.commands if not self.resend.recently_sent(c)]
             if not rule.automation and (fresh or changed):
-                self.bus.publish(BreachDetected(acct, breach.rule_id, breach.reason, now))
-            issued = self._issue_all(fresh, started)
+                self.bus.publish(BreachDetected(breach.account_id, breach.rule_id, breach.reason, now))
+            issued = self.dispatch.issue_all(fresh, started)
             acted = acted or issued or changed
         return acted
 
-    # --- enforcement ---------------------------------------------------------------------------
-
-    def _issue_all(self, commands: Iterable[EnforcementCommand], started: float) -> bool:
-        issued = False
-        for command in commands:
-            issued = self._issue(command, started) or issued
-        return issued
-
-    def _issue(self, command: EnforcementCommand, started: float) -> bool:
-        if self.resend.recently_sent(command, started):
-            return False
-        self.resend.mark_sent(command, started)
-        if isinstance(command, PartialClose) and not command.from_size:
-            position = self.mirror.account(command.account_id).positions.get(command.contract_id)
-            command = replace(command, from_size=position.signed_size if position else 0)
-        command = replace(command, event_at=started)
-        try:
-            self.port.submit(command)
-        except Exception:
-            # A broken executor must not stop the commands after this one; the next event
-            # may try again.
-            log.exception("the enforcement port refused %r", command)
-            self.resend.forget(command)
-            return False
-        self.enforcement_log.record(
-            EnforcementRecord(
-                at=self.clock.now(),
-                account_id=command.account_id,
-                rule_id=command.rule_id,
-                action=ACTIONS[type(command)],
-                reason=command.reason,
-                outcome="issued",
-                details=_details(command),
-            )
-        )
-        self.bus.publish(EnforcementIssued(command))
-        return True
-
     # --- locks, P&L, resets --------------------------------------------------------------------
-
-    def _arm_expiry(self, lock: Lock, now: datetime) -> None:
-        if lock.until is None:
-            return
-        name = f"lock:{lock.account_id}:{lock.rule_id}"
-        self.timers.start(name, now, lambda: self._expire(lock.account_id, lock.rule_id), at=lock.until)
-
-    def _expire(self, account_id: int, rule_id: str) -> None:
-        lock = self.lockouts.get(account_id, rule_id)
-        if lock is not None and not lock.active_at(self.clock.now()):
-            self.lockouts.clear(account_id, rule_id, self._lock_cleared("expired"))
-
-    def _lock_cleared(self, why: str) -> Any:
-        return lambda lock: self.bus.publish(LockCleared(lock, why))
 
     def _pnl_durable(self, update: PnlUpdate) -> None:
         self.bus.publish(
@@ -470,19 +395,3 @@ class Engine:
         if self.store is not None:
             self.store.flush(timeout)
         self.inbox.drain()
-
-
-def _extends(new: datetime | None, old: datetime | None) -> bool:
-    if new is None:
-        return old is not None
-    return old is not None and new > old
-
-
-
-
-def _details(command: EnforcementCommand) -> dict[str, Any]:
-    fields = {}
-    for name in ("contract_id", "order_id", "size", "stop_price", "contract_ids", "order_ids"):
-        if hasattr(command, name):
-            fields[name] = getattr(command, name)
-    return fields
