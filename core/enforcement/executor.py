@@ -19,13 +19,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from core.domain.bus import EventBus
 from core.domain.clock import Clock
 from core.domain.commands import (
-    ACTIONS,
     CancelOrder,
     CloseContract,
     EnforcementCommand,
@@ -34,6 +31,7 @@ from core.domain.commands import (
     PartialClose,
     PlaceStop,
 )
+from core.enforcement.jobs import Job, Key, OutcomeReporter, key_of
 from core.enforcement.steps import (
     EnforcementRest,
     PermanentFailure,
@@ -43,54 +41,16 @@ from core.enforcement.steps import (
     describe,
 )
 from core.engine.notices import EnforcementDone, EnforcementFailed, EnforcementRecovered
-from core.modules.enforcement_log import EnforcementLog, EnforcementRecord
+from core.modules.enforcement_log import EnforcementLog
 
 log = logging.getLogger("core.enforcement.executor")
 
-Sleep = Callable[[float], Awaitable[None]]
-Key = tuple[Any, ...]
-
-_VERBS = {
-    "close_contract": "close",
-    "partial_close": "partial close",
-    "cancel_order": "cancel",
-    "flatten": "flatten",
-    "modify_stop": "move stop",
-    "place_stop": "place stop",
-}
 _STOPS = (ModifyStop, PlaceStop)
 _ABSORBED_BY_FLATTEN = (CloseContract, PartialClose, CancelOrder, ModifyStop, PlaceStop)
 _FLATTENED = "dropped: the account is being flattened"
 
 
-@dataclass(eq=False)
-class _Job:
-    command: EnforcementCommand
-    key: Key
-    submitted: float
-    progress: Progress = field(default_factory=Progress)
-    task: asyncio.Task[None] | None = None
-    covered: list[_Job] = field(default_factory=list)
-    superseded: bool = False
-    sleeping: bool = False
-    wake: asyncio.Event = field(default_factory=asyncio.Event)  # cut a retry pause short
-    alarmed: bool = False
-    error: str = ""
-    follow_up: ModifyStop | None = None  # a newer stop price that arrived while this one ran
-
-    @property
-    def action(self) -> str:
-        return ACTIONS[type(self.command)]
-
-
-def key_of(command: EnforcementCommand) -> Key:
-    acct = command.account_id
-    if isinstance(command, Flatten):
-        return ("flatten", acct)
-    if isinstance(command, CancelOrder | ModifyStop):
-        return (ACTIONS[type(command)], acct, command.order_id)
-    return (ACTIONS[type(command)], acct, command.contract_id)
-
+Sleep = Callable[[float], Awaitable[None]]
 
 class EnforcementExecutor:
     """Implements :class:`core.domain.commands.EnforcementPort` on top of the gateway's REST API."""
@@ -128,10 +88,11 @@ class EnforcementExecutor:
         self._name = contract_name
         self._locks: dict[tuple[int, str], asyncio.Lock] = {}
         self._steps = Steps(rest, self._lock_for)
-        self._jobs: dict[Key, _Job] = {}
+        self._jobs: dict[Key, Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop_failures: dict[tuple[int, str], int] = {}
         self._closed = False
+        self._outcomes = OutcomeReporter(enforcement_log, clock, perf, contract_name, log.exception)
 
     # --- the port -------------------------------------------------------------------------------
 
@@ -154,7 +115,7 @@ class EnforcementExecutor:
         self._closed = True
         tasks = tuple(self._tasks)
         for job in self._jobs.values():
-            log.warning("stopping with %s still unconfirmed", self._title(job))
+            log.warning("stopping with %s still unconfirmed", self._outcomes.title(job))
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -166,11 +127,11 @@ class EnforcementExecutor:
             log.warning("executor stopped, not running %r", command)
             return
         acct = command.account_id
-        job = _Job(command, key_of(command), self._perf())
+        job = Job(command, key_of(command), self._perf())
         flatten = self._jobs.get(("flatten", acct))
         if flatten is not None:
             if isinstance(command, _STOPS):
-                self._record(job, "failed", None, error=_FLATTENED)
+                self._outcomes.record(job, "failed", None, error=_FLATTENED)
             else:
                 self._fold_into_flatten(flatten, job)
             return
@@ -203,7 +164,7 @@ class EnforcementExecutor:
                     self._supersede(other, job)
         self._start(job)
 
-    def _fold_into_flatten(self, flatten: _Job, job: _Job) -> None:
+    def _fold_into_flatten(self, flatten: Job, job: Job) -> None:
         # The running flatten must now also see this done, and verify once more at the end.
         self._merge(flatten.progress, job.command)
         flatten.progress.again = True
@@ -221,7 +182,7 @@ class EnforcementExecutor:
         elif isinstance(command, CloseContract | PartialClose):
             progress.contracts.add(command.contract_id)
 
-    def _supersede(self, old: _Job, cover: _Job) -> None:
+    def _supersede(self, old: Job, cover: Job) -> None:
         old.superseded = True
         old.progress.halted = True
         cover.covered.append(old)
@@ -236,7 +197,7 @@ class EnforcementExecutor:
             # Mid-request: whatever it sent (a stop, say) must be visible to the final check.
             cover.progress.in_flight.add(old.task)
 
-    def _start(self, job: _Job) -> None:
+    def _start(self, job: Job) -> None:
         self._jobs[job.key] = job
         task = asyncio.get_running_loop().create_task(
             self._run(job), name=f"enforce {job.action} {job.command.account_id}"
@@ -250,7 +211,7 @@ class EnforcementExecutor:
 
     # --- running --------------------------------------------------------------------------------
 
-    async def _run(self, job: _Job) -> None:
+    async def _run(self, job: Job) -> None:
         try:
             if job.superseded:
                 return  # absorbed before it ever ran
@@ -273,7 +234,7 @@ class EnforcementExecutor:
             if job.follow_up is not None and not self._closed and not job.superseded:
                 self.submit(job.follow_up)
 
-    async def _attempt(self, job: _Job) -> tuple[bool, str | None]:
+    async def _attempt(self, job: Job) -> tuple[bool, str | None]:
         command, p = job.command, job.progress
         p.errors.clear()
         try:
@@ -298,11 +259,11 @@ class EnforcementExecutor:
             p.attempts += 1
         if not done and error is None:
             error = "; ".join(p.errors) or "still open after re-read: " + ", ".join(
-                self._show(x) for x in p.remaining
+                self._outcomes.show(x) for x in p.remaining
             )
         return done, error
 
-    async def _run_until_done(self, job: _Job) -> None:
+    async def _run_until_done(self, job: Job) -> None:
         while not job.superseded:
             done, error = await self._attempt(job)
             if job.superseded:
@@ -321,27 +282,27 @@ class EnforcementExecutor:
                 delay = self._slow
             if alarm:
                 job.alarmed = True
-                self._record(job, "failed", self._latency(job), error=job.error)
+                self._outcomes.record(job, "failed", self._outcomes.latency(job), error=job.error)
                 log.error(
                     "%s: still not done after %d attempts (%s); trying again every %g s",
-                    self._title(job),
+                    self._outcomes.title(job),
                     attempts,
                     job.error,
                     self._slow,
                 )
                 self._bus.publish(EnforcementFailed(job.command, job.error, attempts))
             else:
-                self._record(job, "retry", None, error=job.error)
+                self._outcomes.record(job, "retry", None, error=job.error)
                 log.warning(
                     "%s: attempt %d not done (%s); again in %g s",
-                    self._title(job),
+                    self._outcomes.title(job),
                     attempts,
                     job.error,
                     delay,
                 )
             await self._pause(job, delay)
 
-    async def _run_stop(self, job: _Job) -> None:
+    async def _run_stop(self, job: Job) -> None:
         # Trade management is a convenience, not protection: one retry, then give up quietly.
         command = job.command
         assert isinstance(command, ModifyStop | PlaceStop)
@@ -362,14 +323,14 @@ class EnforcementExecutor:
             error = err or error
             if permanent or attempt == 2:
                 break
-            self._record(job, "retry", None, error=error)
+            self._outcomes.record(job, "retry", None, error=error)
             log.warning(
-                "%s: attempt %d failed (%s); one more try", self._title(job), attempt, error
+                "%s: attempt %d failed (%s); one more try", self._outcomes.title(job), attempt, error
             )
             await self._pause(job, self._backoff[0])
         job.error = error
-        self._record(job, "failed", self._latency(job), error=error)
-        log.warning("%s: failed (%s)", self._title(job), error)
+        self._outcomes.record(job, "failed", self._outcomes.latency(job), error=error)
+        log.warning("%s: failed (%s)", self._outcomes.title(job), error)
         if gone:
             return  # the position it protected is gone with it: nothing to alarm about
         where = (command.account_id, command.contract_id)
@@ -379,7 +340,7 @@ class EnforcementExecutor:
             message = f"{error} ({count} stop changes in a row failed)"
             self._bus.publish(EnforcementFailed(command, message, job.progress.attempts))
 
-    async def _pause(self, job: _Job, delay: float) -> None:
+    async def _pause(self, job: Job, delay: float) -> None:
         job.sleeping = True
         job.wake.clear()
         sleeper = asyncio.ensure_future(self._sleep(delay))
@@ -393,14 +354,14 @@ class EnforcementExecutor:
 
     # --- outcomes -------------------------------------------------------------------------------
 
-    def _finish(self, job: _Job) -> None:
-        latency = self._latency(job)
+    def _finish(self, job: Job) -> None:
+        latency = self._outcomes.latency(job)
         attempts = job.progress.attempts
-        self._record(job, "done", latency)
+        self._outcomes.record(job, "done", latency)
         log.info(
             "%s: %s in %.0f ms (%s)",
-            self._title(job),
-            self._summary(job),
+            self._outcomes.title(job),
+            self._outcomes.summary(job),
             latency,
             job.command.reason,
         )
@@ -409,94 +370,10 @@ class EnforcementExecutor:
             self._bus.publish(EnforcementRecovered(job.command, attempts))
         for other in job.covered:
             if isinstance(other.command, _STOPS):
-                self._record(other, "failed", None, error=_FLATTENED)
+                self._outcomes.record(other, "failed", None, error=_FLATTENED)
                 continue
-            other_latency = self._latency(other)
-            self._record(other, "done", other_latency, covered_by=job.action)
+            other_latency = self._outcomes.latency(other)
+            self._outcomes.record(other, "done", other_latency, covered_by=job.action)
             self._bus.publish(EnforcementDone(other.command, other_latency, attempts))
             if other.alarmed:
                 self._bus.publish(EnforcementRecovered(other.command, attempts))
-
-    def _latency(self, job: _Job) -> float:
-        # The engine stamps event_at; a command built elsewhere counts from its submission.
-        start = job.command.event_at if job.command.event_at > 0 else job.submitted
-        return (self._perf() - start) * 1000.0
-
-    def _record(self, job: _Job, outcome: str, latency: float | None, **extra: Any) -> None:
-        try:
-            self._log.record(
-                EnforcementRecord(
-                    at=self._clock.now(),
-                    account_id=job.command.account_id,
-                    rule_id=job.command.rule_id,
-                    action=job.action,
-                    reason=job.command.reason,
-                    outcome=outcome,
-                    execution_time_ms=latency,
-                    details={**self._details(job), **extra},
-                )
-            )
-        except Exception:
-            # The audit trail must never stop enforcement itself.
-            log.exception("could not write the enforcement log")
-
-    def _details(self, job: _Job) -> dict[str, Any]:
-        c, p = job.command, job.progress
-        out: dict[str, Any] = {"attempts": p.attempts}
-        for name in ("contract_id", "order_id", "size", "side", "stop_price"):
-            if hasattr(c, name):
-                out[name] = getattr(c, name)
-        if isinstance(c, Flatten):
-            out["closed"] = sorted(p.closed)
-            out["cancelled"] = sorted(p.cancelled)
-        if p.size_before is not None:
-            out["size_before"] = p.size_before
-        if p.target is not None:
-            out["target_size"] = p.target[1]
-        if p.order_id is not None:
-            out["placed_order_id"] = p.order_id
-        if p.remaining:
-            out["still_open"] = list(p.remaining)
-        if job.covered:
-            out["covers"] = [ACTIONS[type(o.command)] for o in job.covered]
-        return out
-
-    # --- plain words ----------------------------------------------------------------------------
-
-    def _show(self, contract_id: str) -> str:
-        name = self._name(contract_id) if self._name is not None else None
-        return name or contract_id
-
-    def _title(self, job: _Job) -> str:
-        c = job.command
-        return f"{c.rule_id} {_VERBS[job.action]} account {c.account_id}"
-
-    def _summary(self, job: _Job) -> str:
-        c, p = job.command, job.progress
-        if isinstance(c, Flatten):
-            parts = []
-            if p.closed:
-                parts.append("closed " + ", ".join(self._show(x) for x in sorted(p.closed)))
-            if p.cancelled:
-                n = len(p.cancelled)
-                parts.append(f"cancelled {n} order" + ("s" if n != 1 else ""))
-            text = ", ".join(parts) or "already flat"
-        elif isinstance(c, CloseContract):
-            name = self._show(c.contract_id)
-            text = f"closed {name}" if c.contract_id in p.closed else f"{name} already flat"
-        elif isinstance(c, PartialClose):
-            name = self._show(c.contract_id)
-            if p.size_before is None or p.target is None:
-                text = f"{name} already flat"
-            else:
-                text = f"reduced {name} from {p.size_before} to at most {p.target[1]}"
-        elif isinstance(c, CancelOrder):
-            gone = c.order_id in p.already_gone and c.order_id not in p.cancelled
-            text = f"order {c.order_id} " + ("already gone" if gone else "cancelled")
-        elif isinstance(c, ModifyStop):
-            text = f"stop {c.order_id} on {self._show(c.contract_id)} moved to {c.stop_price:g}"
-        else:
-            text = f"stop for {c.size} {self._show(c.contract_id)} placed at {c.stop_price:g}"
-        if p.attempts > 1:
-            text += f" after {p.attempts} attempts"
-        return text
