@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.app.config_changes import ConfigManager, ProposalStatus
+from core.app.config_manager import ConfigManager, ProposalStatus
 from core.app.credentials import store_api_key
 from core.config.io import DEFAULT_CONFIG_RESOURCE, load_config, save_config
 from core.config.models import AppConfig

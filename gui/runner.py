@@ -21,7 +21,7 @@ from pathlib import Path
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from core.app.admin_password import AdminPassword
-from core.app.config_changes import ConfigManager
+from core.app.config_manager import ConfigManager
 from core.app.credentials import (
     Credentials,
     CredentialsError,

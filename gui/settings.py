@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 
 from core.app.admin_password import AdminPassword, AdminPasswordError, WrongPasswordError
 from core.app.autostart import Backend
-from core.app.config_changes import Change, ConfigManager, ProposalResult, ProposalStatus, classify
+from core.app.config_manager import ConfigManager, ProposalResult, ProposalStatus
+from core.config.changes import Change, classify
 from core.config.models import AppConfig, GatewayConfig, GeneralConfig
 from core.config.rules import RulesConfig
 from gui.autostart_setting import AutostartSetting

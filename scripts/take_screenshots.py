@@ -19,7 +19,7 @@ sys.path.insert(0, str(REPO))
 import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core.app.config_changes import ConfigManager  # noqa: E402
+from core.app.config_manager import ConfigManager  # noqa: E402
 from core.app.headless import configure_logging, start_demo_gateway  # noqa: E402
 from core.app.service import RiskService  # noqa: E402
 from core.config.io import DEFAULT_CONFIG_RESOURCE, load_config, save_config  # noqa: E402

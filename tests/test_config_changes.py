@@ -12,16 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.app.admin_password import AdminPassword
-from core.app.config_changes import (
-    SIMPLE,
-    Change,
-    ConfigManager,
-    Direction,
-    ProposalStatus,
-    classify,
-    split,
-)
+from core.app.config_manager import ConfigManager, ProposalStatus
 from core.config import AppConfig, load_config, save_config
+from core.config.changes import SIMPLE, Change, Direction, classify, split
 from core.config.rules import RulesConfig
 from core.domain.clock import ManualClock
 from core.domain.trading_day import TradingCalendar

@@ -16,10 +16,12 @@ from core.domain.events import (
     DepthEvent,
     MarketTradeEvent,
     OrderEvent,
-    ParseError,
     PositionEvent,
     QuoteEvent,
     TradeEvent,
+)
+from core.domain.parse import (
+    ParseError,
     parse_account,
     parse_depth,
     parse_market_push,

@@ -19,20 +19,15 @@ from zoneinfo import ZoneInfo
 
 from platformdirs import user_data_dir
 
-from core.app.config_changes import ConfigManager
+from core.app.config_manager import ConfigManager
 from core.app.credentials import Credentials
 from core.config.io import APP_DIR_NAME
 from core.config.models import AppConfig
 from core.domain.bus import EventBus
 from core.domain.clock import Clock, SystemClock
-from core.domain.events import (
-    AccountEvent,
-    ParseError,
-    PositionEvent,
-    parse_market_push,
-    parse_user_push,
-)
+from core.domain.events import AccountEvent, PositionEvent
 from core.domain.holidays import load_holidays
+from core.domain.parse import ParseError, parse_market_push, parse_user_push
 from core.enforcement.executor import EnforcementExecutor
 from core.enforcement.reconcile import reconcile_account
 from core.engine.engine import Engine

@@ -20,7 +20,7 @@ from signalrcore.hub.base_hub_connection import BaseHubConnection
 from signalrcore.hub_connection_builder import HubConnectionBuilder
 from signalrcore.transport.websockets.websocket_transport import WebsocketTransport
 
-from core.domain.events import parse_push
+from core.domain.parse import parse_push
 from core.gateway import signalr_fixes
 from core.gateway.hubs import MARKET_EVENTS, USER_EVENTS, Hub, HubAuthError, HubState, with_token
 from core.sim import DEMO_ACCOUNT_ID, SimulatedGateway

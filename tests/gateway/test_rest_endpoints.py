@@ -121,7 +121,7 @@ async def test_malformed_items_are_logged_and_skipped(
         {"id": "CON.F.US.X.U26", "tickSize": "nan", "tickValue": 1},
         {"name": "no id"},
     ]
-    with caplog.at_level(logging.WARNING, logger="core.gateway.rest"):
+    with caplog.at_level(logging.WARNING, logger="core.gateway"):
         trades = await client.trades(ACCOUNT, START)
         contracts = await client.available_contracts()
     assert len(trades) == len(fixture("historical_trades_24h.json"))

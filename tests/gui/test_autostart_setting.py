@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from core.app import autostart
 from core.app.autostart import XdgAutostart
-from core.app.config_changes import ConfigManager
+from core.app.config_manager import ConfigManager
 from core.domain.clock import ManualClock
 from gui.autostart_setting import CHECKBOX_TEXT
 from gui.settings import SettingsWindow

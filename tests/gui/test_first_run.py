@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
 from core.app.admin_password import AdminPassword
-from core.app.config_changes import ConfigManager
+from core.app.config_manager import ConfigManager
 from core.app.credentials import CredentialsError
 from core.config import AppConfig, load_config
 from core.domain.clock import ManualClock

@@ -9,7 +9,7 @@ from PySide6.QtCore import QTime
 from pytestqt.qtbot import QtBot
 
 from core.app.admin_password import AdminPassword
-from core.app.config_changes import ConfigManager
+from core.app.config_manager import ConfigManager
 from core.config import AppConfig, load_config
 from core.config.io import parse_config
 from core.config.models import GatewayConfig, GeneralConfig

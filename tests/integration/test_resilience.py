@@ -86,7 +86,7 @@ async def test_an_expired_token_and_dropped_hubs_recover_by_logging_in_again(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     h = harness
-    caplog.set_level(logging.INFO, logger="core.gateway.rest")
+    caplog.set_level(logging.INFO, logger="core.gateway")
     old = h.service.rest.token
     h.sim.expire_tokens()
     h.sim.drop_connections()  # the reconnect now gets 401 at the upgrade
@@ -135,7 +135,7 @@ async def test_429s_are_backed_off_and_enforcement_lands(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     h = harness
-    caplog.set_level(logging.WARNING, logger="core.gateway.rest")
+    caplog.set_level(logging.WARNING, logger="core.gateway")
     h.sim.inject_rest_failures(429, count=3, path="Position/partialCloseContract")
     await reduced_to_limit(h)
     retries = [r for r in caplog.records if "429" in r.getMessage()]
@@ -150,7 +150,7 @@ async def test_429s_on_every_endpoint_are_backed_off(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     h = harness
-    caplog.set_level(logging.WARNING, logger="core.gateway.rest")
+    caplog.set_level(logging.WARNING, logger="core.gateway")
     h.sim.inject_rest_failures(429, count=3)  # whatever the next three calls are
     await reduced_to_limit(h)
     assert len([r for r in caplog.records if "429" in r.getMessage()]) == 3

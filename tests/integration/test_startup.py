@@ -107,7 +107,7 @@ async def test_a_waiting_loosening_reaches_the_engine_at_the_reset(tmp_path: Pat
     """The settings window's deferred change is applied by the running service, not the GUI."""
     from datetime import UTC, datetime, timedelta
 
-    from core.app.config_changes import ConfigManager, ProposalStatus
+    from core.app.config_manager import ConfigManager, ProposalStatus
     from core.app.credentials import Credentials
     from core.app.service import RiskService
     from core.config.io import save_config

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from core.domain.events import AccountEvent, OrderEvent, parse_account, parse_position
+from core.domain.events import AccountEvent, OrderEvent
+from core.domain.parse import parse_account, parse_position
 from core.modules.mirror import Position, PositionChange, PositionsMirror
 from tests.builders import ACCOUNT, ES, MNQ, OTHER_ACCOUNT, T0, account, order, position
 

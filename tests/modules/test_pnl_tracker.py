@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.domain.events import TradeEvent, parse_trade
+from core.domain.events import TradeEvent
+from core.domain.parse import parse_trade
 from core.domain.trading_day import TradingCalendar
 from core.modules.pnl_tracker import DayPnl, PnlTracker, PnlUpdate
 from tests.builders import ACCOUNT, OTHER_ACCOUNT, T0, fixture_json, trade

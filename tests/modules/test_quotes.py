@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.domain.events import MarketTradeEvent, QuoteEvent, parse_market_push
+from core.domain.events import MarketTradeEvent, QuoteEvent
+from core.domain.parse import parse_market_push
 from core.modules.quotes import QuoteBook
 from tests.builders import ES, MNQ, T0, fixture_json, quote
 

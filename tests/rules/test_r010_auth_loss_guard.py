@@ -6,7 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from core.domain.commands import CancelOrder, CloseContract, Flatten
-from core.domain.events import AccountEvent, parse_account
+from core.domain.events import AccountEvent
+from core.domain.parse import parse_account
 from core.engine.engine import Engine
 from core.engine.rules.r010_auth_loss_guard import AuthLossGuardRule
 from core.modules.lockouts import LockKind
