@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QGuiApplication
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSystemTrayIcon, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtWidgets import QSystemTrayIcon
 
 from core.domain.commands import (
     CancelOrder,
@@ -42,9 +41,9 @@ from core.engine.notices import (
 )
 from core.modules.lockouts import LockKind
 from gui.bridge import CoreBridge
+from gui.popup_window import CRITICAL, INFO, WARNING, PopupWindow, Shown
 from gui.tray import format_duration
 
-INFO, WARNING, CRITICAL = "info", "warning", "critical"
 _TRAY_ICONS = {
     INFO: QSystemTrayIcon.MessageIcon.Information,
     WARNING: QSystemTrayIcon.MessageIcon.Warning,
@@ -53,20 +52,6 @@ _TRAY_ICONS = {
 _HUB_WORDS = {"user": "account updates", "market": "market data"}
 _VERBS = {"CloseContract": "close", "PartialClose": "partial close", "CancelOrder": "cancel",
           "Flatten": "flatten", "ModifyStop": "move the stop", "PlaceStop": "place a stop"}
-
-
-@dataclass(frozen=True, slots=True)
-class Shown:
-    """One message as the trader saw it (tray balloon or fallback window)."""
-
-    kind: str  # lock, unlock, cooldown, cooldown_end, symbol_lock, symbol_unlock, loss_warning,
-    #            enforcement_failed, enforcement_resolved, connection_lost, connection_restored
-    title: str
-    body: str
-    level: str  # info, warning, critical
-    channel: str  # tray, window
-    at: float  # the notifier's monotonic clock
-    account_id: int | None = None
 
 
 AlarmKey = tuple[str, int, str, int]
@@ -82,77 +67,6 @@ def _alarm_key(command: EnforcementCommand) -> AlarmKey:
 class _Alarm:
     notice: EnforcementFailed
     last_shown: float
-
-
-class PopupWindow(QWidget):
-    """The no-tray stand-in: newest messages on top, critical ones stay until dismissed."""
-
-    MAX_ENTRIES = 5
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
-        self.setWindowTitle("Risk Manager")
-        # A trader may be typing an order: showing a notice must not steal the keyboard.
-        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
-        self.setMinimumWidth(340)
-        self._layout = QVBoxLayout(self)
-        self._entries: list[tuple[Shown, QFrame]] = []
-        dismiss = QPushButton("Dismiss", self)
-        dismiss.clicked.connect(self.dismiss)
-        self._layout.addWidget(dismiss, alignment=Qt.AlignmentFlag.AlignRight)
-        self._auto_hide = QTimer(self)
-        self._auto_hide.setSingleShot(True)
-        self._auto_hide.timeout.connect(self._maybe_hide)
-
-    def add(self, shown: Shown, msecs: int) -> None:
-        frame = QFrame(self)
-        frame.setObjectName(shown.level)
-        colour = {CRITICAL: "#d3302f", WARNING: "#f0a020"}.get(shown.level, "#2e9d4a")
-        frame.setStyleSheet(f"QFrame#{shown.level} {{ border-left: 4px solid {colour}; }}")
-        box = QVBoxLayout(frame)
-        for text, bold in ((shown.title, True), (shown.body, False)):
-            label = QLabel(text, frame)
-            label.setTextFormat(Qt.TextFormat.PlainText)  # gateway errors may contain "<"
-            label.setWordWrap(True)
-            font = label.font()
-            font.setBold(bold)
-            label.setFont(font)
-            box.addWidget(label)
-        self._layout.insertWidget(0, frame)
-        self._entries.insert(0, (shown, frame))
-        for _old, old_frame in self._entries[self.MAX_ENTRIES:]:
-            old_frame.deleteLater()
-        del self._entries[self.MAX_ENTRIES:]
-        self.adjustSize()
-        self._place()
-        self.show()
-        self.raise_()
-        self._auto_hide.start(msecs)
-
-    def messages(self) -> list[Shown]:
-        return [shown for shown, _ in self._entries]
-
-    def dismiss(self) -> None:
-        for _shown, frame in self._entries:
-            frame.deleteLater()
-        self._entries.clear()
-        self.hide()
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        # Closed by hand means "seen": do not bring these back with the next message.
-        self.dismiss()
-        super().closeEvent(event)
-
-    def _maybe_hide(self) -> None:
-        if not any(shown.level == CRITICAL for shown in self.messages()):
-            self.dismiss()
-
-    def _place(self) -> None:
-        screen = QGuiApplication.primaryScreen()
-        if screen is None:
-            return
-        area = screen.availableGeometry()
-        self.move(area.right() - self.width() - 16, area.bottom() - self.height() - 16)
 
 
 class Notifier(QObject):

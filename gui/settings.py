@@ -12,7 +12,6 @@ a nested event loop would stall the qasync loop that enforces the rules (librari
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,27 +19,25 @@ from pydantic import BaseModel, ValidationError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QFormLayout,
     QHBoxLayout,
-    QLineEdit,
     QListWidget,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from core.app.admin_password import AdminPassword, AdminPasswordError, WrongPasswordError
 from core.app.autostart import Backend
 from core.app.config_manager import ConfigManager, ProposalResult, ProposalStatus
 from core.config.changes import Change, classify
 from core.config.models import AppConfig, GatewayConfig, GeneralConfig
 from core.config.rules import RulesConfig
+from gui.admin_password_page import ADMIN_PAGE, AdminPasswordPage, password_field
 from gui.autostart_setting import AutostartSetting
+from gui.model_page import ModelPage
 from gui.settings_fields import (
     ERROR_STYLE,
     EditorError,
     FieldEditor,
-    ModelPage,
     boxed,
     button,
     humanize,
@@ -49,7 +46,6 @@ from gui.settings_fields import (
 from gui.settings_fields import show_value as show
 from gui.settings_fields import text_label as label
 
-ADMIN_PAGE = "admin"
 WARNING_MARK = "⚠ "
 
 
@@ -70,72 +66,6 @@ def _reason(err: Any) -> str:
         message = message[len("Value error, "):]
     return {"missing": "a value is needed", "extra_forbidden": "unknown key"}.get(
         str(err["type"]), message)
-
-
-def _password_field(placeholder: str = "") -> QLineEdit:
-    field = QLineEdit()
-    field.setEchoMode(QLineEdit.EchoMode.Password)
-    field.setPlaceholderText(placeholder)
-    return field
-
-
-class AdminPasswordPage(QWidget):
-    """Set, change or remove the password that guards loosening. Changing or removing it needs
-    the current one (AdminPassword enforces that; this page only collects the fields)."""
-
-    def __init__(self, admin: AdminPassword) -> None:
-        super().__init__()
-        self.admin, self.key, self.title = admin, ADMIN_PAGE, "Admin password"
-        self.setObjectName(f"page:{ADMIN_PAGE}")
-        self.state_label = label()
-        self.current_edit, self.new_edit, self.repeat_edit = (_password_field() for _ in range(3))
-        self.set_button = button("Set password", self.set_password)
-        self.remove_button = button("Remove password", self.remove_password)
-        self.error_label, self.done_label = label("", ERROR_STYLE), label()
-        form = QFormLayout()
-        form.addRow("Current password", self.current_edit)
-        form.addRow("New password", self.new_edit)
-        form.addRow("Repeat new password", self.repeat_edit)
-        boxed(QVBoxLayout(self), label(f"<b>{self.title}</b>"), self.state_label, form,
-             boxed(QHBoxLayout(), self.set_button, self.remove_button, 1),
-             self.error_label, self.done_label, 1)
-        self.refresh()
-
-    def refresh(self) -> None:
-        is_set = self.admin.is_set()
-        set_text(self.state_label,
-            "An admin password is set: loosening an active rule asks for it." if is_set else
-            "No admin password is set: anyone at this computer can loosen the rules "
-            "(the loosening still waits for the next reset).")
-        self.current_edit.setEnabled(is_set)
-        self.remove_button.setEnabled(is_set)
-        self.set_button.setText("Change password" if is_set else "Set password")
-
-    def set_password(self) -> None:
-        new, repeat = self.new_edit.text(), self.repeat_edit.text()
-        if not new or new != repeat:
-            text = "Type the new password." if not new else "The two new passwords differ."
-            return self._finish(text, ok=False)
-        self._run(lambda: self.admin.set(new, self.current_edit.text() or None), "Password saved.")
-
-    def remove_password(self) -> None:
-        self._run(lambda: self.admin.clear(self.current_edit.text()), "Password removed.")
-
-    def _run(self, action: Callable[[], None], success: str) -> None:
-        try:
-            action()
-        except WrongPasswordError:
-            return self._finish("The current password is not correct: nothing changed.", ok=False)
-        except (AdminPasswordError, OSError) as exc:  # a damaged file names itself
-            return self._finish(str(exc), ok=False)
-        self._finish(success, ok=True)
-
-    def _finish(self, text: str, *, ok: bool) -> None:
-        for field in (self.current_edit, self.new_edit, self.repeat_edit):
-            field.clear()  # a password must not sit in a widget longer than needed
-        set_text(self.error_label, None if ok else text)
-        set_text(self.done_label, text if ok else None)
-        self.refresh()
 
 
 class SettingsWindow(QWidget):
@@ -182,7 +112,7 @@ class SettingsWindow(QWidget):
         # The password prompt lives on the window: a modal dialog would nest an event loop.
         self.password_row = QWidget()
         self.password_prompt, self.password_error = label(), label("", ERROR_STYLE)
-        self.password_edit = _password_field("admin password")
+        self.password_edit = password_field("admin password")
         self.password_edit.returnPressed.connect(self.confirm_password)
         self.password_button = button("Confirm", self.confirm_password)
         row = boxed(QVBoxLayout(self.password_row), self.password_prompt,

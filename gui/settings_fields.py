@@ -4,48 +4,35 @@ A new rule or key in ``core/config`` appears in the settings window by itself, w
 the label and its description as the help. Every editor reports its value in the form the TOML
 file uses (``model_dump(mode="json")``); the window validates the whole candidate config with
 pydantic after each edit, so the trader sees the same reasons the config loader would give.
-Editors parse nothing beyond splitting lists and reading table cells.
+Editors parse nothing beyond splitting lists and reading table cells. The choice of editor and
+the page of a model are in :mod:`gui.model_page`; the table editor is in :mod:`gui.table_editor`.
 """
 
 from __future__ import annotations
 
 import re
-import types
-import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import time
-from functools import cache
-from typing import Any, Literal, get_args, get_origin
-from zoneinfo import available_timezones
+from typing import Any
 
-from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from PySide6.QtCore import QObject, Qt, QTime, Signal
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QBoxLayout,
     QCheckBox,
     QComboBox,
     QCompleter,
     QDoubleSpinBox,
-    QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLayout,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
-
-from core.config.types import SymbolRoot, TimezoneName
 
 INT_MAX = 2**31 - 1  # QSpinBox holds a C int
 FLOAT_MAX = 1e9
@@ -292,197 +279,3 @@ class ListEditor(FieldEditor):
         if sub and isinstance(sub[0], int) and sub[0] < len(items):
             return f"item {sub[0] + 1} ({items[sub[0]]!r})"
         return super().where(sub)
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    name: str | None  # the model field; None for a map's key or a plain map value
-    title: str
-    tip: str | None = None
-
-
-class TableEditor(FieldEditor):
-    """A list of models (loss tiers) or a map keyed by symbol (limits, per-symbol hours)."""
-
-    def __init__(self, key: str, title: str, description: str | None, *,
-                 columns: Sequence[Column], keyed: bool) -> None:
-        self.table = QTableWidget(0, len(columns))
-        body = QWidget()
-        super().__init__(key, title, description, body)
-        self.columns, self.keyed = list(columns), keyed
-        for index, column in enumerate(columns):
-            header = QTableWidgetItem(column.title)
-            if column.tip:
-                header.setToolTip(column.tip)
-            self.table.setHorizontalHeaderItem(index, header)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setMinimumHeight(120)
-        if description:
-            self.table.setToolTip(description)
-        self.table.cellChanged.connect(self.changed)
-        self.add_button = button("Add row", self.add_row)
-        self.remove_button = button("Remove row", self.remove_row)
-        layout = boxed(QVBoxLayout(body), self.table,
-                       boxed(QHBoxLayout(), self.add_button, self.remove_button, 1))
-        layout.setContentsMargins(0, 0, 0, 0)
-
-    def add_row(self, cells: Sequence[str] = ()) -> int:
-        row = self.table.rowCount()
-        self.table.blockSignals(True)  # one "changed" for the row, not one per cell
-        self.table.insertRow(row)
-        for col in range(len(self.columns)):
-            self.table.setItem(row, col, QTableWidgetItem(cells[col] if col < len(cells) else ""))
-        self.table.blockSignals(False)
-        self.changed.emit()
-        return row
-
-    def remove_row(self) -> None:
-        rows = sorted({index.row() for index in self.table.selectedIndexes()}, reverse=True)
-        for row in rows or [self.table.rowCount() - 1]:
-            if row >= 0:
-                self.table.removeRow(row)
-        self.changed.emit()
-
-    def set_cell(self, row: int, col: int, text: str) -> None:
-        item = self.table.item(row, col)
-        if item is None:
-            self.table.setItem(row, col, QTableWidgetItem(text))
-        else:
-            item.setText(text)
-
-    def cells(self, row: int) -> list[str]:
-        items = (self.table.item(row, col) for col in range(len(self.columns)))
-        return [item.text().strip() if item else "" for item in items]
-
-    def value(self) -> list[dict[str, str]] | dict[str, Any]:
-        filled = [(r, cells) for r in range(self.table.rowCount()) if any(cells := self.cells(r))]
-        if not self.keyed:
-            # A blank cell is left out, so pydantic names the missing field in that row.
-            return [self._fields(cells) for _, cells in filled]
-        result: dict[str, Any] = {}
-        seen: set[str] = set()
-        for row, cells in filled:
-            key = cells[0]
-            if not key:
-                raise EditorError(f"row {row + 1}: {self.columns[0].title.lower()} is empty")
-            if key.casefold() in seen:
-                raise EditorError(f"{key} is listed twice")
-            seen.add(key.casefold())
-            result[key] = cells[1] if self.columns[1].name is None else self._fields(cells[1:], 1)
-        return result
-
-    def _fields(self, cells: Sequence[str], first: int = 0) -> dict[str, str]:
-        columns = self.columns[first:]
-        return {c.name: text for c, text in zip(columns, cells, strict=True) if c.name and text}
-
-    def set_value(self, value: Any) -> None:
-        self.table.blockSignals(True)
-        self.table.setRowCount(0)
-        self.table.blockSignals(False)
-        rows: list[list[str]] = []
-        if self.keyed:
-            for key, item in (value or {}).items():
-                rest = [show_value(item)] if self.columns[1].name is None else [
-                    show_value(item.get(c.name)) for c in self.columns[1:]]
-                rows.append([str(key), *rest])
-        else:
-            rows = [[show_value(item.get(c.name)) for c in self.columns] for item in value or []]
-        for cells in rows:
-            self.add_row(cells)
-
-    def where(self, sub: Sequence[str | int]) -> str:
-        parts: list[str] = []
-        for part in sub:
-            if isinstance(part, int):
-                parts.append(f"row {part + 1}")
-            elif part == "[key]":
-                parts.append(self.columns[0].title.lower())
-            else:
-                named = [c.title for c in self.columns if c.name == part]
-                parts.append(named[0] if named else str(part))
-        return ", ".join(parts)
-
-
-def _title(name: str, info: FieldInfo) -> str:
-    return info.title or humanize(name)
-
-
-def _model_columns(model: type[BaseModel]) -> list[Column]:
-    return [Column(n, _title(n, f), f.description) for n, f in model.model_fields.items()]
-
-
-def _is_model(kind: Any) -> bool:
-    return isinstance(kind, type) and issubclass(kind, BaseModel)
-
-
-@cache
-def _timezones() -> list[str]:
-    return sorted(available_timezones())
-
-
-def editor_for(key: str, name: str, info: FieldInfo) -> FieldEditor:
-    """The editor that fits a field's type; unknown types get a text box pydantic checks."""
-    title, description = _title(name, info), info.description
-    kind: Any = info.annotation
-    origin = get_origin(kind)
-    optional = False
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in get_args(kind) if a is not type(None)]
-        optional, kind = len(options) < len(get_args(kind)), options[0]
-        origin = get_origin(kind)
-    if kind is bool:
-        return CheckEditor(key, title, description)
-    if kind in (int, float):
-        return NumberEditor(key, title, description, info, kind, optional)
-    if origin is Literal:
-        return ChoiceEditor(key, title, description, get_args(kind))
-    if kind is time:
-        return TimeEditor(key, title, description)
-    if origin is list:
-        (item,) = get_args(kind)
-        if _is_model(item):
-            return TableEditor(key, title, description, columns=_model_columns(item), keyed=False)
-        return ListEditor(key, title, description)
-    if origin is dict:
-        key_type, item = get_args(kind)
-        first = Column(None, "Symbol" if key_type == SymbolRoot else "Key")
-        rest = _model_columns(item) if _is_model(item) else [Column(None, title, description)]
-        return TableEditor(key, title, description, columns=[first, *rest], keyed=True)
-    is_zone = any(meta in get_args(TimezoneName)[1:] for meta in info.metadata)
-    return TextEditor(key, title, description, _timezones() if is_zone else ())
-
-
-class ModelPage(QScrollArea):
-    """One page of the settings window: a form for one model (a rule table, General, Gateway)."""
-
-    def __init__(self, key: str, title: str, model: type[BaseModel],
-                 heading: str | None = None) -> None:
-        super().__init__()
-        self.key, self.title, self.model = key, title, model
-        self.setWidgetResizable(True)
-        self.setObjectName(f"page:{key}")
-        body = QWidget()
-        self.heading_label = text_label(heading or "")
-        # Errors that name the whole table (a window whose start equals its end) go here.
-        self.error_label = text_label("", ERROR_STYLE)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.editors: dict[str, FieldEditor] = {}
-        self.labels: dict[str, QLabel] = {}
-        for name, info in model.model_fields.items():
-            editor = editor_for(f"{key}.{name}", name, info)
-            label = QLabel(editor.title)
-            label.setBuddy(editor.widget)
-            if editor.description:
-                label.setToolTip(editor.description)
-            form.addRow(label, editor.row)
-            self.editors[editor.key] = editor
-            self.labels[editor.key] = label
-        boxed(QVBoxLayout(body), text_label(f"<b>{title}</b>"), self.heading_label,
-              self.error_label, form, 1)
-        self.setWidget(body)
-
-    def show_error(self, text: str | None) -> None:
-        set_text(self.error_label, text)

@@ -21,14 +21,9 @@ from core.app.snapshot import (
     OrderView,
     PositionView,
 )
-from gui.dashboard import (
-    DashboardWindow,
-    DataTable,
-    format_countdown,
-    format_price,
-    render_to_png,
-)
+from gui.dashboard import DashboardWindow, render_to_png
 from gui.pnl_chart import AMBER, GREEN, RED, LimitBar
+from gui.tables import DataTable, format_countdown, format_price
 
 NOW = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)
 Series = tuple[tuple[datetime, float], ...]

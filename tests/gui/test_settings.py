@@ -22,11 +22,11 @@ from gui.settings_fields import (
     FieldEditor,
     ListEditor,
     NumberEditor,
-    TableEditor,
     TextEditor,
     TimeEditor,
     humanize,
 )
+from gui.table_editor import TableEditor
 from tests.builders import T0, config, default_config
 
 LOSS = "rules.daily_realized_loss.limit"

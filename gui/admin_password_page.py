@@ -1,0 +1,79 @@
+"""The settings window's admin password page: set, change or remove the password."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
+
+from core.app.admin_password import AdminPassword, AdminPasswordError, WrongPasswordError
+from gui.settings_fields import ERROR_STYLE, boxed, button, set_text
+from gui.settings_fields import text_label as label
+
+ADMIN_PAGE = "admin"
+
+
+def password_field(placeholder: str = "") -> QLineEdit:
+    field = QLineEdit()
+    field.setEchoMode(QLineEdit.EchoMode.Password)
+    field.setPlaceholderText(placeholder)
+    return field
+
+
+class AdminPasswordPage(QWidget):
+    """Set, change or remove the password that guards loosening. Changing or removing it needs
+    the current one (AdminPassword enforces that; this page only collects the fields)."""
+
+    def __init__(self, admin: AdminPassword) -> None:
+        super().__init__()
+        self.admin, self.key, self.title = admin, ADMIN_PAGE, "Admin password"
+        self.setObjectName(f"page:{ADMIN_PAGE}")
+        self.state_label = label()
+        self.current_edit, self.new_edit, self.repeat_edit = (password_field() for _ in range(3))
+        self.set_button = button("Set password", self.set_password)
+        self.remove_button = button("Remove password", self.remove_password)
+        self.error_label, self.done_label = label("", ERROR_STYLE), label()
+        form = QFormLayout()
+        form.addRow("Current password", self.current_edit)
+        form.addRow("New password", self.new_edit)
+        form.addRow("Repeat new password", self.repeat_edit)
+        boxed(QVBoxLayout(self), label(f"<b>{self.title}</b>"), self.state_label, form,
+             boxed(QHBoxLayout(), self.set_button, self.remove_button, 1),
+             self.error_label, self.done_label, 1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        is_set = self.admin.is_set()
+        set_text(self.state_label,
+            "An admin password is set: loosening an active rule asks for it." if is_set else
+            "No admin password is set: anyone at this computer can loosen the rules "
+            "(the loosening still waits for the next reset).")
+        self.current_edit.setEnabled(is_set)
+        self.remove_button.setEnabled(is_set)
+        self.set_button.setText("Change password" if is_set else "Set password")
+
+    def set_password(self) -> None:
+        new, repeat = self.new_edit.text(), self.repeat_edit.text()
+        if not new or new != repeat:
+            text = "Type the new password." if not new else "The two new passwords differ."
+            return self._finish(text, ok=False)
+        self._run(lambda: self.admin.set(new, self.current_edit.text() or None), "Password saved.")
+
+    def remove_password(self) -> None:
+        self._run(lambda: self.admin.clear(self.current_edit.text()), "Password removed.")
+
+    def _run(self, action: Callable[[], None], success: str) -> None:
+        try:
+            action()
+        except WrongPasswordError:
+            return self._finish("The current password is not correct: nothing changed.", ok=False)
+        except (AdminPasswordError, OSError) as exc:  # a damaged file names itself
+            return self._finish(str(exc), ok=False)
+        self._finish(success, ok=True)
+
+    def _finish(self, text: str, *, ok: bool) -> None:
+        for field in (self.current_edit, self.new_edit, self.repeat_edit):
+            field.clear()  # a password must not sit in a widget longer than needed
+        set_text(self.error_label, None if ok else text)
+        set_text(self.done_label, text if ok else None)
+        self.refresh()
