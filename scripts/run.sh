@@ -65,7 +65,13 @@ case "$cmd" in
         fi
         echo "No display: running the demo headless (Ctrl-C stops it)."
         exec .venv/bin/python main.py --headless --demo "$@" ;;
-    test) exec .venv/bin/python -m pytest "$@" ;;
+    # Style and types first (quick, and a type error often explains a failing test), then the suite.
+    test)
+        echo "ruff check ..."
+        .venv/bin/ruff check .
+        echo "mypy (strict on core/) ..."
+        .venv/bin/mypy
+        exec .venv/bin/python -m pytest "$@" ;;
     bench) exec .venv/bin/python -m bench "$@" ;;
     *) echo "usage: bash scripts/run.sh demo|test|bench [args...]" >&2; exit 2 ;;
 esac
