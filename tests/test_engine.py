@@ -62,19 +62,22 @@ def rule_ids(port: RecordingPort) -> list[str]:
 # --- first breach wins ----------------------------------------------------------------------------
 
 
-def test_a_trade_breaching_two_rules_enforces_only_the_first_in_table_order() -> None:
+def test_a_trade_breaching_two_rules_sets_both_locks() -> None:
+    """SPEC: every breach counts. One −$600 trade sets both the daily-loss lock and the 007
+    cooldown; the commands are merged (007 has none of its own: flatten is off)."""
     engine, clock, port = make_engine(
-        config({"daily_realized_loss": {"limit": 300}, "cooldown_after_loss": {}})
+        config({"daily_realized_loss": {"limit": 500}, "cooldown_after_loss": {}})
     )
     breaches = notices(engine, BreachDetected)
-    engine.handle(trade("-350", fees="0", at=T0))  # RULE-003 and RULE-007 (−$300 tier)
+    engine.handle(trade("-600", fees="0", at=T0))
     assert rule_ids(port) == ["RULE-003"]
-    assert [b.rule_id for b in breaches] == ["RULE-003"]
-    assert engine.lockouts.get(ACCOUNT, "RULE-007") is None
+    assert [b.rule_id for b in breaches] == ["RULE-003", "RULE-007"]
+    cooldown = engine.lockouts.get(ACCOUNT, "RULE-007")
+    assert cooldown is not None and cooldown.until == T0 + timedelta(seconds=1800)
     assert engine.lockouts.hard_lock(ACCOUNT, clock.now()) is not None
 
 
-def test_a_position_breaching_two_rules_enforces_only_the_first_in_table_order() -> None:
+def test_two_rules_reducing_one_position_send_one_partial_close_of_the_larger_size() -> None:
     engine, _, port = make_engine(
         config(
             {
@@ -83,10 +86,20 @@ def test_a_position_breaching_two_rules_enforces_only_the_first_in_table_order()
             }
         )
     )
+    breaches = notices(engine, BreachDetected)
     engine.handle(position(MNQ, 3, 20000.0))
     [command] = port.commands
     assert isinstance(command, PartialClose)
-    assert (command.rule_id, command.size) == ("RULE-001", 1)
+    assert (command.rule_id, command.size) == ("RULE-002", 2)
+    assert [b.rule_id for b in breaches] == ["RULE-001", "RULE-002"]
+
+
+def test_a_whole_close_absorbs_a_partial_close_of_the_same_contract() -> None:
+    engine, _, port = make_engine(
+        config({"max_contracts": {"limit": 2}, "symbol_blocks": {"symbols": ["MNQ"]}})
+    )
+    engine.handle(position(MNQ, 3, 20000.0))
+    assert [(type(c), c.rule_id) for c in port.commands] == [(CloseContract, "RULE-011")]
 
 
 def test_a_rule_that_raises_is_reported_and_the_next_rule_still_runs(
@@ -440,9 +453,13 @@ def test_handle_never_raises_on_garbage(garbage: Any) -> None:
     clock.advance(60)
     engine.tick()
     # and the engine still works afterwards
+    breaches = notices(engine, BreachDetected)
+    errors = notices(engine, RuleError)
     engine.handle(position(MNQ, 1, 20000.0, position_id=77))
     engine.handle(position(MNQ, 3, 20000.0, position_id=77))
-    assert any(c.rule_id == "RULE-001" and c.contract_id == MNQ for c in port.commands)
+    assert "RULE-001" in {b.rule_id for b in breaches}
+    assert errors == []
+    assert any(getattr(c, "contract_id", None) == MNQ for c in port.commands)
 
 
 def test_a_daily_limit_past_at_catch_up_locks_even_if_the_lock_was_lost() -> None:
@@ -450,10 +467,10 @@ def test_a_daily_limit_past_at_catch_up_locks_even_if_the_lock_was_lost() -> Non
     engine, _, port = make_engine(config({"daily_realized_loss": {"limit": 500}}))
     engine.pnl.restore([trade("-600", fees="0", at=T0)])  # as a restart finds it: no lock
     assert engine.lockouts.get(ACCOUNT, "RULE-003") is None
-    engine.recheck_daily_limits(ACCOUNT)
+    engine.recheck(ACCOUNT)
     assert engine.lockouts.get(ACCOUNT, "RULE-003") is not None
     assert [type(c) for c in port.commands] == [Flatten]
-    engine.recheck_daily_limits(ACCOUNT)  # the same again: already enforced
+    engine.recheck(ACCOUNT)  # the same again: already enforced
     assert len(port.commands) == 1
 
 

@@ -140,7 +140,9 @@ def test_stream_details() -> None:
     assert (closed.type, closed.size, closed.signed_size) == (0, 0, 0)
     assert closed.display_name == "MNQU26"
     (trade,) = parse_push("user", "GatewayUserTrade", stream("GatewayUserTrade")["arguments"])
-    assert trade.pnl == Decimal(-49) and trade.net_pnl == Decimal("-49.36")  # commissions ignored
+    # SPEC: commissions, where a trade carries them, are subtracted with the fees.
+    assert trade.commissions == Decimal("0.25")
+    assert trade.pnl == Decimal(-49) and trade.net_pnl == Decimal("-49.61")
     (order,) = parse_push("user", "GatewayUserOrder", stream("GatewayUserOrder")["arguments"])
     assert order.status == 5 and not order.is_working and order.limit_price is None
 
@@ -194,7 +196,9 @@ def test_missing_optional_fields() -> None:
     order = parse_order(d)
     assert (order.limit_price, order.stop_price, order.parent_order_id) == (None, None, None)
     trade = parse_trade({k: v for k, v in trade_payload().items() if k != "profitAndLoss"})
-    assert trade.pnl is None and trade.is_opening and trade.net_pnl == Decimal("-0.36")
+    assert trade.pnl is None and trade.is_opening and trade.net_pnl == Decimal("-0.61")
+    bare = parse_trade({k: v for k, v in trade_payload().items() if k != "commissions"})
+    assert bare.commissions is None and bare.net_pnl == Decimal("-49.36")
     account = parse_account({"id": 7, "balance": 1})
     assert account.can_trade is None and account.name is None and account.is_visible is None
     assert parse_account({"accountId": 7}).account_id == 7
@@ -236,15 +240,16 @@ def test_depth_sentinel_timestamp_is_none() -> None:
 def test_money_is_decimal_without_float_noise() -> None:
     trade = parse_trade(trade_payload(fees=0.36, profitAndLoss=0.1))
     assert trade.fees == Decimal("0.36") and trade.pnl == Decimal("0.1")
-    assert str(trade.fees) == "0.36" and trade.net_pnl == Decimal("-0.26")
+    assert str(trade.fees) == "0.36" and trade.net_pnl == Decimal("-0.51")  # 0.1 − 0.36 − 0.25
     assert sum((trade.fees for _ in range(10)), Decimal(0)) == Decimal("3.6")
     assert parse_trade(trade_payload(fees="1.23", profitAndLoss=-5)).pnl == Decimal(-5)
     assert parse_trade(trade_payload(fees=None)).fees == Decimal(0)
 
 
 def test_net_pnl() -> None:
-    assert parse_trade(trade_payload(profitAndLoss=6.5, fees=0.36)).net_pnl == Decimal("6.14")
-    assert parse_trade(trade_payload(profitAndLoss=None, fees=0.51)).net_pnl == Decimal("-0.51")
+    assert parse_trade(trade_payload(profitAndLoss=6.5, fees=0.36)).net_pnl == Decimal("5.89")
+    assert parse_trade(trade_payload(profitAndLoss=6.5, fees=0.36, commissions=None)).net_pnl == Decimal("6.14")
+    assert parse_trade(trade_payload(profitAndLoss=None, fees=0.51)).net_pnl == Decimal("-0.76")
     voided = parse_trade(trade_payload(profitAndLoss=-100, fees=0.36, voided=True))
     assert voided.voided and voided.net_pnl == Decimal(0)
 

@@ -78,31 +78,44 @@ def test_the_schema_version_is_recorded_once(path: Path) -> None:
     Database(path).dispose()
     Database(path).dispose()
     assert rows(path, "SELECT version FROM schema_version") == [(schema.SCHEMA_VERSION,)]
-    assert schema.SCHEMA_VERSION == 1
+    assert schema.SCHEMA_VERSION == 2
     tables = {name for (name,) in rows(path, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert set(schema.metadata.tables) <= tables
 
 
-def _downgrade_to_v0(path: Path) -> None:
+def _downgrade_to_v1(path: Path) -> None:
+    """Make ``path`` look as the first release wrote it: no commissions column."""
     Database(path).dispose()
     execute(
         path,
+        "ALTER TABLE trade_history DROP COLUMN commissions",
         "DELETE FROM schema_version",
-        "INSERT INTO schema_version VALUES (0, '2025-01-01T00:00:00+00:00')",
+        "INSERT INTO schema_version VALUES (1, '2025-01-01T00:00:00+00:00')",
         "INSERT INTO symbol_lockouts VALUES (1, 'ES', 'RULE-011', 'kept', '2026-08-19T15:00:00+00:00')",
+        "INSERT INTO trade_history (trade_id, account_id, contract_id, created_at, trading_day,"
+        " price, side, size, pnl, fees, voided, order_id) VALUES (7, 1, 'CON.F.US.MNQ.U26',"
+        " '2026-08-19T15:00:00+00:00', '2026-08-19', 100.0, 1, 1, '-50', '0.36', 0, 9)",
     )
 
 
 def test_an_older_schema_is_backed_up_then_upgraded_in_place(path: Path) -> None:
-    _downgrade_to_v0(path)
+    _downgrade_to_v1(path)
     Database(path).dispose()
-    backup = path.with_suffix(".v0.bak")
+    backup = path.with_suffix(".v1.bak")
     assert backup.exists()
-    assert rows(backup, "SELECT version FROM schema_version") == [(0,)]
+    assert rows(backup, "SELECT version FROM schema_version") == [(1,)]
     assert rows(backup, "SELECT reason FROM symbol_lockouts") == [("kept",)]
-    # Upgraded in place: the data is still there and the file now says version 1.
-    assert rows(path, "SELECT max(version) FROM schema_version") == [(1,)]
+    # Upgraded in place: the data is still there, trades gained their commissions column.
+    assert rows(path, "SELECT max(version) FROM schema_version") == [(2,)]
     assert rows(path, "SELECT reason FROM symbol_lockouts") == [("kept",)]
+    assert rows(path, "SELECT trade_id, fees, commissions FROM trade_history") == [(7, "0.36", None)]
+
+
+def test_a_version_older_than_any_release_is_refused(path: Path) -> None:
+    Database(path).dispose()
+    execute(path, "DELETE FROM schema_version", "INSERT INTO schema_version VALUES (0, 'x')")
+    with pytest.raises(SchemaError, match="no upgrade"):
+        Database(path)
 
 
 def test_the_backup_includes_commits_still_in_the_wal(path: Path) -> None:
@@ -110,24 +123,25 @@ def test_the_backup_includes_commits_still_in_the_wal(path: Path) -> None:
     other = sqlite3.connect(path)  # another connection keeps the WAL from being checkpointed
     try:
         other.execute("PRAGMA wal_autocheckpoint=0")
+        other.execute("ALTER TABLE trade_history DROP COLUMN commissions")
         other.execute("DELETE FROM schema_version")
-        other.execute("INSERT INTO schema_version VALUES (0, 'then')")
+        other.execute("INSERT INTO schema_version VALUES (1, 'then')")
         other.execute("INSERT INTO symbol_lockouts VALUES (1, 'NQ', 'RULE-011', 'in wal', 'x')")
         other.commit()
         Database(path).dispose()
     finally:
         other.close()
-    backup = path.with_suffix(".v0.bak")
-    assert rows(backup, "SELECT version FROM schema_version") == [(0,)]
+    backup = path.with_suffix(".v1.bak")
+    assert rows(backup, "SELECT version FROM schema_version") == [(1,)]
     assert rows(backup, "SELECT reason FROM symbol_lockouts") == [("in wal",)]
 
 
 def test_a_newer_schema_is_refused_and_left_untouched(path: Path) -> None:
     Database(path).dispose()
-    execute(path, "INSERT INTO schema_version VALUES (2, 'the future')")
+    execute(path, "INSERT INTO schema_version VALUES (99, 'the future')")
     with pytest.raises(SchemaError, match="newer"):
         Database(path)
-    assert rows(path, "SELECT max(version) FROM schema_version") == [(2,)]
+    assert rows(path, "SELECT max(version) FROM schema_version") == [(99,)]
     assert list(path.parent.glob("*.bak")) == []
 
 

@@ -127,8 +127,8 @@ def _orders(engine: Engine, account: AccountMirror) -> tuple[OrderView, ...]:
                 contract_id=order.contract_id,
                 name=contract.name if contract is not None and contract.name else order.contract_id,
                 side=_side(order.side),
-                kind=_kind(order.type),
-                size=order.size,
+                kind=_kind(order.type or 0),  # 0: not reported yet (being re-read)
+                size=order.size or 0,
                 price=_order_price(order),
                 status=order.status,
             )

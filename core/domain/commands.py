@@ -50,9 +50,13 @@ class Flatten(_Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModifyStop(_Command):
+    """Move a stop (trade management) or shrink it to what is left of its position, so it
+    can never open one the other way. A field left None is not changed."""
+
     order_id: int
     contract_id: str
-    stop_price: float
+    stop_price: float | None = None
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

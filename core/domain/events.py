@@ -65,13 +65,16 @@ class AccountEvent:
 
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
+    """An order as last reported. ``type`` and ``size`` are None when an update left them
+    out (the mirror keeps the known values); a never-seen order without them is re-read."""
+
     order_id: int
     account_id: int
     contract_id: str
     status: int
-    type: int
+    type: int | None
     side: int
-    size: int
+    size: int | None
     symbol_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -95,22 +98,33 @@ class OrderEvent:
 
 @dataclass(frozen=True, slots=True)
 class PositionEvent:
+    """A net position as last reported. ``type`` and ``average_price`` are None when the
+    update left them out: missing means unchanged, never long/short 0 or a price of 0."""
+
     position_id: int
     account_id: int
     contract_id: str
-    type: int
+    type: int | None
     size: int  # a positive magnitude on the wire; direction comes from ``type``
-    average_price: float
+    average_price: float | None
     created_at: datetime | None = None
     display_name: str | None = None
 
     @property
     def signed_size(self) -> int:
+        """The signed size; 0 when flat. Raises when the direction is unknown (no ``type``
+        on a non-zero size): only the mirror, which knows the previous side, may resolve it."""
+        if self.size == 0:
+            return 0
         if self.type == PositionType.LONG:
             return self.size
         if self.type == PositionType.SHORT:
             return -self.size
-        return 0  # type 0 arrives with size 0 when the position is closed
+        raise ValueError(f"position {self.contract_id} of size {self.size} has no side")
+
+    @property
+    def side_known(self) -> bool:
+        return self.size == 0 or self.type in (PositionType.LONG, PositionType.SHORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,17 +140,24 @@ class TradeEvent:
     pnl: Decimal | None  # gross; None on a half-turn that opened or added
     voided: bool = False
     order_id: int | None = None
+    # Undocumented, seen on the stream only (Trade/search leaves it out): None = not reported.
+    commissions: Decimal | None = None
 
     @property
     def is_opening(self) -> bool:
         return self.pnl is None
 
     @property
+    def costs(self) -> Decimal:
+        """Fees and commissions: every cost counts toward the loss limit."""
+        return self.fees + (self.commissions or Decimal(0))
+
+    @property
     def net_pnl(self) -> Decimal:
         """What this half-turn adds to the day's net realized P&L."""
         if self.voided:
             return Decimal(0)
-        return (self.pnl or Decimal(0)) - self.fees
+        return (self.pnl or Decimal(0)) - self.costs
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +193,17 @@ class ClockTick:
     """About once a second: drives grace periods, window ends, lock expiry and the daily reset."""
 
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Recheck:
+    """Judge the whole account again as it stands: after a config change tightened a rule,
+    after a restart restored state, after a reconnect's catch-up. Rules that can judge the
+    present state watch it; ``tightened`` names the rule tables a config change just made
+    stricter (a rule that judges entries as they come acts only for those)."""
+
+    at: datetime
+    tightened: frozenset[str] = frozenset()
 
 
 GatewayEvent: TypeAlias = (

@@ -56,72 +56,121 @@ def parse_account(payload: Any) -> AccountEvent:
     )
 
 
+def _positive(value: float | None, field: str, account_id: int) -> float | None:
+    """A price that is present must be above zero: it never becomes state otherwise."""
+    if value is not None and value <= 0:
+        raise ParseError(f"field {field!r} is not a positive price: {value!r}", account_id)
+    return value
+
+
+def _account_of(d: Mapping[str, Any]) -> int:
+    return read_int(d, "accountId")
+
+
 def parse_order(payload: Any) -> OrderEvent:
     d = as_mapping(payload, "order")
-    contract_id = read_str(d, "contractId")
-    assert contract_id is not None
-    return OrderEvent(
-        order_id=read_int(d, "id", "orderId"),
-        account_id=read_int(d, "accountId"),
-        contract_id=contract_id,
-        status=read_int(d, "status"),
-        type=read_int(d, "type", required=False),
-        side=read_int(d, "side"),
-        size=read_int(d, "size", required=False),
-        symbol_id=read_str(d, "symbolId", required=False),
-        created_at=read_ts(d, "creationTimestamp"),
-        updated_at=read_ts(d, "updateTimestamp"),
-        limit_price=read_float(d, "limitPrice"),
-        stop_price=read_float(d, "stopPrice"),
-        trail_price=read_float(d, "trailPrice"),
-        fill_volume=read_int(d, "fillVolume", required=False),
-        filled_price=read_float(d, "filledPrice"),
-        custom_tag=read_str(d, "customTag", required=False),
-        parent_order_id=read_opt_int(d, "parentOrderId"),
-        linked_order_id=read_opt_int(d, "linkedOrderId"),
-    )
+    account_id = _account_of(d)
+    try:
+        contract_id = read_str(d, "contractId")
+        assert contract_id is not None
+        size = read_opt_int(d, "size")
+        if size is not None and size < 0:
+            raise ParseError(f"field 'size' is negative: {size}")
+        return OrderEvent(
+            order_id=read_int(d, "id", "orderId"),
+            account_id=account_id,
+            contract_id=contract_id,
+            status=read_int(d, "status"),
+            type=read_opt_int(d, "type"),
+            side=read_int(d, "side"),
+            size=size,
+            symbol_id=read_str(d, "symbolId", required=False),
+            created_at=read_ts(d, "creationTimestamp"),
+            updated_at=read_ts(d, "updateTimestamp"),
+            limit_price=_positive(read_float(d, "limitPrice"), "limitPrice", account_id),
+            stop_price=_positive(read_float(d, "stopPrice"), "stopPrice", account_id),
+            trail_price=read_float(d, "trailPrice"),
+            fill_volume=read_int(d, "fillVolume", required=False),
+            filled_price=read_float(d, "filledPrice"),
+            custom_tag=read_str(d, "customTag", required=False),
+            parent_order_id=read_opt_int(d, "parentOrderId"),
+            linked_order_id=read_opt_int(d, "linkedOrderId"),
+        )
+    except ParseError as exc:
+        raise ParseError(str(exc), account_id) from None
 
 
 def parse_position(payload: Any) -> PositionEvent:
     d = as_mapping(payload, "position")
-    contract_id = read_str(d, "contractId")
-    assert contract_id is not None
-    size = read_int(d, "size", required=False)
-    if size < 0:
-        raise ParseError(f"field 'size' is negative: {size}")
-    return PositionEvent(
-        position_id=read_int(d, "id", required=False),
-        account_id=read_int(d, "accountId"),
-        contract_id=contract_id,
-        type=read_int(d, "type", required=False),
-        size=size,
-        average_price=read_float(d, "averagePrice") or 0.0,
-        created_at=read_ts(d, "creationTimestamp"),
-        display_name=read_str(d, "contractDisplayName", required=False),
-    )
+    account_id = _account_of(d)
+    try:
+        contract_id = read_str(d, "contractId")
+        assert contract_id is not None
+        # A missing size is not "flat": nothing says what the position is now.
+        size = read_int(d, "size")
+        if size < 0:
+            raise ParseError(f"field 'size' is negative: {size}")
+        price = read_float(d, "averagePrice")
+        if size > 0:  # a close event (size 0) may carry any price: it is never used
+            _positive(price, "averagePrice", account_id)
+        return PositionEvent(
+            position_id=read_int(d, "id", required=False),
+            account_id=account_id,
+            contract_id=contract_id,
+            type=read_opt_int(d, "type"),
+            size=size,
+            average_price=price if size > 0 else None,
+            created_at=read_ts(d, "creationTimestamp"),
+            display_name=read_str(d, "contractDisplayName", required=False),
+        )
+    except ParseError as exc:
+        raise ParseError(str(exc), account_id) from None
 
 
 def parse_trade(payload: Any) -> TradeEvent:
     d = as_mapping(payload, "trade")
-    contract_id = read_str(d, "contractId")
-    assert contract_id is not None
-    created_at = read_ts(d, "creationTimestamp")
-    if created_at is None:
-        raise ParseError("missing field 'creationTimestamp'")
-    voided = read_bool(d, "voided")
-    return TradeEvent(
-        trade_id=read_int(d, "id"),
-        account_id=read_int(d, "accountId"),
-        contract_id=contract_id,
-        created_at=created_at,
-        price=read_req_float(d, "price"),
-        side=read_int(d, "side"),
-        size=read_int(d, "size"),
-        fees=read_decimal(d, "fees") or Decimal(0),
-        pnl=read_decimal(d, "profitAndLoss"),
-        voided=bool(voided),
-        order_id=read_opt_int(d, "orderId"),
-    )
+    account_id = _account_of(d)
+    try:
+        contract_id = read_str(d, "contractId")
+        assert contract_id is not None
+        created_at = read_ts(d, "creationTimestamp")
+        if created_at is None:
+            raise ParseError("missing field 'creationTimestamp'")
+        size = read_int(d, "size")
+        if size <= 0:
+            raise ParseError(f"field 'size' is not a positive count: {size}")
+        price = read_req_float(d, "price")
+        _positive(price, "price", account_id)
+        return TradeEvent(
+            trade_id=read_int(d, "id"),
+            account_id=account_id,
+            contract_id=contract_id,
+            created_at=created_at,
+            price=price,
+            side=read_int(d, "side"),
+            size=size,
+            fees=read_decimal(d, "fees") or Decimal(0),
+            pnl=read_decimal(d, "profitAndLoss"),
+            voided=bool(read_bool(d, "voided")),
+            order_id=read_opt_int(d, "orderId"),
+            commissions=read_decimal(d, "commissions"),
+        )
+    except ParseError as exc:
+        raise ParseError(str(exc), account_id) from None
+
+
+def _quote_price(d: Mapping[str, Any], key: str) -> float | None:
+    value = read_float(d, key)
+    if value is not None and value <= 0:
+        raise ParseError(f"field {key!r} is not a positive price: {value!r}")
+    return value
+
+
+def _required_price(d: Mapping[str, Any], key: str) -> float:
+    value = _quote_price(d, key)
+    if value is None:
+        raise ParseError(f"missing field {key!r}")
+    return value
 
 
 def parse_quote(contract_id: Any, payload: Any) -> QuoteEvent:
@@ -130,9 +179,9 @@ def parse_quote(contract_id: Any, payload: Any) -> QuoteEvent:
     d = as_mapping(payload, "quote")
     return QuoteEvent(
         contract_id=contract_id,
-        last_price=read_float(d, "lastPrice"),
-        bid=read_float(d, "bestBid"),
-        ask=read_float(d, "bestAsk"),
+        last_price=_quote_price(d, "lastPrice"),
+        bid=_quote_price(d, "bestBid"),
+        ask=_quote_price(d, "bestAsk"),
         timestamp=read_ts(d, "timestamp") or read_ts(d, "lastUpdated"),
     )
 
@@ -154,7 +203,7 @@ def parse_market_trades(contract_id: Any, payload: Any) -> list[MarketTradeEvent
         out.append(
             MarketTradeEvent(
                 contract_id=contract_id,
-                price=read_req_float(d, "price"),
+                price=_required_price(d, "price"),
                 volume=read_int(d, "volume", required=False),
                 timestamp=read_ts(d, "timestamp"),
             )
@@ -222,7 +271,7 @@ def parse_user_push(target: str, arguments: Any) -> list[GatewayEvent]:
             try:
                 events.append(parser(entity))
             except ParseError as exc:
-                raise ParseError(f"{target}: {exc}") from None
+                raise ParseError(f"{target}: {exc}", exc.account_id) from None
     return events
 
 

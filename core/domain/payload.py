@@ -14,7 +14,16 @@ from typing import Any
 
 
 class ParseError(ValueError):
-    """A gateway payload that cannot be turned into an event. Log it and skip it."""
+    """A gateway payload that cannot be turned into an event. Log it and skip it.
+
+    When the payload named its account, ``account_id`` says which account's positions and
+    orders to re-read: an impossible value must never become state, but what it described
+    may have changed.
+    """
+
+    def __init__(self, message: str, account_id: int | None = None) -> None:
+        super().__init__(message)
+        self.account_id = account_id
 
 
 _MISSING = object()

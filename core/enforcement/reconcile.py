@@ -63,7 +63,7 @@ async def reconcile_account(
             engine.handle(replace(order, status=OrderStatus.CANCELLED))
     for trade in await rest.trades(account_id, trading_day_start(engine)):
         engine.handle(trade)  # trade ids de-duplicate: a trade already counted changes nothing
-    engine.recheck_daily_limits(account_id)
+    engine.recheck(account_id)
 
 
 async def _read_unovertaken(

@@ -204,7 +204,8 @@ class Steps:
             if position is None:
                 return True
             p.size_before = position.size
-            p.target = (position.type, max(position.size - command.size, 0))
+            side = position.type if position.type is not None else 0  # REST always says
+            p.target = (side, max(position.size - command.size, 0))
         if _reached(position, p.target):
             return True
         assert position is not None
@@ -289,11 +290,15 @@ class Steps:
         acct = command.account_id
         _check(p)
         try:
-            await self.rest.modify_order(acct, command.order_id, stop_price=command.stop_price)
+            await self.rest.modify_order(
+                acct, command.order_id, stop_price=command.stop_price, size=command.size
+            )
         except AmbiguousResult:
             orders = await self.rest.open_orders(acct)
             if any(
-                o.order_id == command.order_id and _same(o.stop_price, command.stop_price)
+                o.order_id == command.order_id
+                and (command.stop_price is None or _same(o.stop_price, command.stop_price))
+                and (command.size is None or o.size == command.size)
                 for o in orders
             ):
                 return True

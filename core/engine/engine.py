@@ -18,7 +18,7 @@ from typing import Any
 from core.config.models import AppConfig
 from core.domain.bus import EventBus
 from core.domain.clock import Clock
-from core.domain.commands import CancelOrder, CloseContract, EnforcementPort
+from core.domain.commands import EnforcementCommand, EnforcementPort
 from core.domain.events import (
     AccountEvent,
     ClockTick,
@@ -27,27 +27,31 @@ from core.domain.events import (
     OrderEvent,
     PositionEvent,
     QuoteEvent,
+    Recheck,
     TradeEvent,
 )
 from core.domain.trading_day import TradingCalendar
 from core.engine.dispatch import CommandDispatcher
 from core.engine.gate import LockoutGate
+from core.engine.housekeeping import orphan_stops, stops_follow, sweep_hard_lock
 from core.engine.locks import LockKeeper
 from core.engine.loss_warnings import LossWarnings
+from core.engine.merge import merge_commands
 from core.engine.notices import (
     BreachDetected,
     DailyReset,
     LossWarning,
     RealizedPnlChanged,
+    RereadNeeded,
     RuleError,
 )
 from core.engine.resend_guard import ResendGuard
-from core.engine.rules import Breach, Rule, RuleContext, build_rules
+from core.engine.rules import Rule, RuleContext, build_rules
 from core.engine.rules.r010_auth_loss_guard import AuthLossGuardRule
 from core.modules.contracts import ContractCache
 from core.modules.enforcement_log import EnforcementLog
 from core.modules.lockouts import LockoutManager
-from core.modules.mirror import AccountMirror, PositionsMirror
+from core.modules.mirror import PositionsMirror
 from core.modules.pnl_tracker import PnlTracker, PnlUpdate
 from core.modules.quotes import QuoteBook
 from core.modules.reset_scheduler import ResetScheduler
@@ -63,7 +67,8 @@ log = logging.getLogger(__name__)
 RESEND_AFTER = 2.0
 STOP_MODIFY_INTERVAL = 1.0
 KEEP_PNL_DAYS = 3
-DAILY_LIMIT_RULES = ("RULE-003", "RULE-013")
+# Judged from the restored P&L at once after a restart, before the gateway answers.
+DAILY_LIMIT_TABLES = ("daily_realized_loss", "daily_realized_profit")
 
 
 class Engine:
@@ -113,7 +118,10 @@ class Engine:
     # --- configuration ---------------------------------------------------------------------------
 
     def apply_config(self, config: AppConfig) -> None:
-        """Swap the rule set. (Whether a loosening may apply now is the caller's decision.)"""
+        """Swap the rule set (whether a loosening may apply now is the caller's decision), then
+        judge the rule tables that changed against the present state at once: a newly blocked
+        symbol that is held is closed now; a loss limit lowered below today's loss locks now."""
+        old: AppConfig | None = getattr(self, "config", None)
         self.config = config
         general = config.general
         if (general.reset_time, general.timezone) != (self.calendar.reset_time, self.calendar.zone.key):
@@ -125,6 +133,15 @@ class Engine:
             for kind in rule.watches:
                 self._by_kind.setdefault(kind, []).append(rule)
         self._release_unblocked_symbols(self.mirror.accounts)
+        if old is not None:
+            changed = frozenset(
+                key for key in type(config.rules).model_fields
+                if getattr(config.rules, key) != getattr(old.rules, key)
+                and getattr(config.rules, key).enabled
+            )
+            if changed:
+                for account_id in sorted(set(self.mirror.accounts) | self.pnl.accounts()):
+                    self.recheck(account_id, only=changed, tightened=changed)
 
     def _release_unblocked_symbols(self, account_ids: Iterable[int]) -> None:
         cfg = self.config.rules.symbol_blocks
@@ -162,6 +179,10 @@ class Engine:
         # The symbol may have been unblocked while the app was stopped (even with no position
         # left, so the account need not be in the mirror).
         self._release_unblocked_symbols({sl.account_id for sl in symbol_locks})
+        # A loss that reached the disk without its lock (a crash between the two commits) is
+        # enforced now, not when the gateway's trade history answers.
+        for account_id in sorted({t.account_id for t in trades}):
+            self.recheck(account_id, only=DAILY_LIMIT_TABLES)
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -195,25 +216,34 @@ class Engine:
         account_id = event.account_id
         if not self.is_protected(account_id):
             return
+        if kind in (PositionEvent, OrderEvent) and not (
+            isinstance(event.contract_id, str) and event.contract_id
+        ):
+            log.warning("%s without a contract id dropped: %r", kind.__name__, event)
+            return
         now = self.clock.now()
         self.resets.ensure(account_id, now)
         account = self.mirror.account(account_id)
+        upkeep: list[EnforcementCommand] = []
         if kind is PositionEvent:
             change = self.mirror.apply_position(event, now)
+            if change.needs_reread:
+                self.bus.publish(RereadNeeded(account_id, "a position update without its side or price"))
+                return
             if change.after != change.before:
                 # The position a past close acted on is gone: closed and reopened at the same
                 # size within RESEND_AFTER is new exposure, and must be closed again.
                 self.resend.position_changed(account_id, change.contract_id)
             if abs(change.after) < abs(change.before) or (change.after > 0) != (change.before > 0):
                 self.lockouts.shrink_baseline(account_id, change.contract_id, change.after)
-            if change.before != 0 and change.after == 0:
-                self._cancel_orphan_stops(account, change.contract_id, change.before > 0, started)
-            if self.dispatch.issue_all(self.gate.on_position(account, change, now), started):
-                return
+            upkeep = self.gate.on_position(account, change, now)
+            upkeep += orphan_stops(account, change, self.contracts)
+            upkeep += stops_follow(account, change, self.contracts)
         elif kind is OrderEvent:
             change_o = self.mirror.apply_order(event)
-            if self.dispatch.issue_all(self.gate.on_order(account, change_o, now), started):
-                return
+            if change_o.needs_reread:
+                self.bus.publish(RereadNeeded(account_id, "an order update without its type or size"))
+            upkeep = self.gate.on_order(account, change_o, now)
         elif kind is TradeEvent:
             update = self.pnl.apply(event, self._pnl_durable)
             if update is None:
@@ -226,7 +256,7 @@ class Engine:
         else:
             log.warning("unknown event type %s dropped", kind.__name__)
             return
-        self._evaluate(account_id, event, kind, now, started)
+        self._evaluate(account_id, event, kind, now, started, upkeep)
 
     def tick(self) -> None:
         """About once a second: timers, lock expiry, daily resets, time-driven rules, batches."""
@@ -241,9 +271,13 @@ class Engine:
             tick = ClockTick(now)
             for account_id, account in list(self.mirror.accounts.items()):
                 if account.positions and self.is_protected(account_id):
-                    self._sweep_hard_lock(account_id, now, started)
+                    sweep = (
+                        []
+                        if self.resend.flatten_in_flight(account_id)  # give its fills time to show
+                        else sweep_hard_lock(account, self.lockouts, now)
+                    )
                     try:
-                        self._evaluate(account_id, tick, ClockTick, now, started)
+                        self._evaluate(account_id, tick, ClockTick, now, started, sweep)
                     except Exception:  # one account's failure must not skip the next one
                         log.exception("clock tick could not be judged for %s", account_id)
             self.resend.prune()
@@ -252,58 +286,25 @@ class Engine:
         except Exception:
             log.exception("clock tick failed")
 
-    def _cancel_orphan_stops(
-        self, account: AccountMirror, contract_id: str, was_long: bool, started: float
+    def recheck(
+        self, account_id: int, *, only: Iterable[str] | None = None,
+        tightened: frozenset[str] = frozenset(),
     ) -> None:
-        """A stop that protected a position now flat would open one the other way if it
-        triggered (trade management's own stops are not OCO-linked): cancel it."""
-        closing_side = 1 if was_long else 0
-        for order in account.orders_for(contract_id):
-            if order.is_stop and order.side == closing_side and order.is_working:
-                self.dispatch.issue(
-                    CancelOrder(
-                        account_id=account.account_id,
-                        rule_id="CLEANUP",
-                        reason=f"stop left behind after the {self.contracts.symbol(contract_id)} "
-                        "position closed",
-                        order_id=order.order_id,
-                        contract_id=contract_id,
-                    ),
-                    started,
-                )
-
-    def recheck_daily_limits(self, account_id: int) -> None:
-        """After a catch-up (start-up, reconnect): the day may already be past a daily limit
-        whose lock never reached the file (a crash between the trade's commit and the
-        lock's); re-judge it once, since re-delivered trades are de-duplicated and silent."""
+        """Judge the account as it stands now: after a reconnect's catch-up (re-delivered
+        trades are de-duplicated and silent, so a daily limit whose lock never reached the file
+        is judged here), after a restart, after a config change (``tightened``). ``only``
+        limits it to those rule tables."""
         if not self.is_protected(account_id):
             return
         started, now = time.perf_counter(), self.clock.now()
-        ctx = self.context(account_id, now)
-        for rule in self._by_kind.get(TradeEvent, ()):
-            if rule.rule_id in DAILY_LIMIT_RULES:
-                breaches = rule.evaluate(ctx, None)
-                if breaches:
-                    self._enforce(rule, breaches, now, started)
-                    return
-
-    def _sweep_hard_lock(self, account_id: int, now: datetime, started: float) -> None:
-        """A hard lock means flat. Whatever the mirror still shows open is closed again (at
-        most every RESEND_AFTER seconds per contract), so a close lost in a race with the
-        trader, or absorbed by one that was just finishing, cannot leave exposure behind."""
-        hard = self.lockouts.hard_lock(account_id, now)
-        if hard is None or self.resend.flatten_in_flight(account_id):
-            return  # a flatten just went out: give its fills time to show
-        for contract_id in list(self.mirror.account(account_id).positions):
-            self.dispatch.issue(
-                CloseContract(
-                    account_id=account_id,
-                    rule_id=hard.rule_id,
-                    reason=f"still open during a lock: {hard.reason}",
-                    contract_id=contract_id,
-                ),
-                started,
-            )
+        wanted = None if only is None else set(only)
+        rules = [
+            r for r in self._by_kind.get(Recheck, ()) if wanted is None or r.key in wanted
+        ]
+        try:
+            self._judge(account_id, Recheck(now, tightened), rules, now, started)
+        except Exception:
+            log.exception("account %s could not be judged again", account_id)
 
     # --- rules ---------------------------------------------------------------------------------
 
@@ -326,43 +327,41 @@ class Engine:
             ctx.now = now
         return ctx
 
-    def _evaluate(self, account_id: int, event: Any, kind: type, now: datetime, started: float) -> None:
+    def _evaluate(
+        self, account_id: int, event: Any, kind: type, now: datetime, started: float,
+        upkeep: list[EnforcementCommand] | None = None,
+    ) -> None:
         rules = self._by_kind.get(kind)
-        if not rules:
-            return
+        if rules or upkeep:
+            self._judge(account_id, event, rules or (), now, started, upkeep)
+
+    def _judge(
+        self, account_id: int, event: Any, rules: Iterable[Rule[Any]], now: datetime,
+        started: float, upkeep: list[EnforcementCommand] | None = None,
+    ) -> None:
+        """Every rule runs; every lock any breach asks for is set; the commands of all of them
+        (and the gate's) are merged so each contract is closed and each order cancelled once."""
         ctx = self.context(account_id, now)
-        held_back = False
+        commands = list(upkeep) if upkeep else []
         for rule in rules:
-            if held_back and rule.automation:
-                continue  # never move stops on a position another rule is already closing
             try:
                 breaches = rule.evaluate(ctx, event)
             except Exception as exc:
                 log.exception("%s failed on %r", rule.rule_id, event)
                 self.bus.publish(RuleError(rule.rule_id, account_id, repr(exc)))
                 continue
-            if breaches:
-                if self._enforce(rule, breaches, now, started):
-                    return  # first breach wins
-                # Already enforced and in flight (or its lock already set): it must not hide a
-                # later rule's breach, such as the end-of-window lock behind a stop-loss close.
-                held_back = True
-
-    def _enforce(self, rule: Rule[Any], breaches: list[Breach], now: datetime, started: float) -> bool:
-        """Apply a rule's breaches; True if anything new happened (a command or a lock)."""
-        acted = False
-        for breach in breaches:
-            changed = self.locks.apply(breach, now)
-            if changed is None:
-                continue
-            # A breach seen again on every quote until its close lands is one breach: tell the
-            # trader once, not once per quote.
-            fresh = [c for c in breach.commands if not self.resend.recently_sent(c)]
-            if not rule.automation and (fresh or changed):
-                self.bus.publish(BreachDetected(breach.account_id, breach.rule_id, breach.reason, now))
-            issued = self.dispatch.issue_all(fresh, started)
-            acted = acted or issued or changed
-        return acted
+            for breach in breaches:
+                changed = self.locks.apply(breach, now)
+                if changed is None:
+                    continue  # its lock is already in force: the gate keeps it that way
+                # A breach seen again on every quote until its close lands is one breach: tell
+                # the trader once, not once per quote.
+                fresh = [c for c in breach.commands if not self.resend.recently_sent(c)]
+                if not rule.automation and (fresh or changed):
+                    self.bus.publish(BreachDetected(account_id, breach.rule_id, breach.reason, now))
+                commands.extend(fresh)
+        if commands:
+            self.dispatch.issue_all(merge_commands(commands), started)
 
     # --- locks, P&L, resets --------------------------------------------------------------------
 

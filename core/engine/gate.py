@@ -1,9 +1,15 @@
 """The lockout gate: runs after state is updated and before any rule.
 
 Hard lock: any position that appears or grows is closed at once, and so is one re-reported
-at an unchanged size (the flatten did not land); working orders are cancelled. Cooldown: new orders that could add exposure are cancelled, and a position that
-grows beyond its size at the cooldown's start (ratcheted down as it shrinks) is cut back;
-existing exposure is left alone. Symbol locks: nothing may live in a locked symbol.
+at an unchanged size (the flatten did not land); working orders are cancelled. Cooldown: new
+orders are cancelled, and a position that grows beyond its size at the cooldown's start
+(ratcheted down as it shrinks) is cut back; existing exposure is left alone. A symbol lock is
+a hard lock for its symbol only.
+
+No gate ever cancels an order that can only reduce a position that is still open (closing
+side, no bigger than the position): the app's own closes, and a protective stop placed
+during a cooldown. Once the position is flat, those orders are cancelled too: filling then,
+they would open a position.
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from core.modules.lockouts import Lock, LockoutManager
 from core.modules.mirror import AccountMirror, OrderChange, PositionChange
 
 
-def _reduces_exposure(order: OrderEvent, account: AccountMirror) -> bool:
-    """A closing-side order no bigger than the position (a stop or target): risk only shrinks."""
+def reduces_exposure(order: OrderEvent, account: AccountMirror) -> bool:
+    """A closing-side order no bigger than the open position (a close, a stop, a target)."""
     position = account.positions.get(order.contract_id)
-    if position is None:
+    if position is None or order.size is None:
         return False
     closing_side = 1 if position.is_long else 0
     return order.side == closing_side and order.size <= position.size
@@ -36,16 +42,42 @@ class LockoutGate:
     ) -> list[EnforcementCommand]:
         acct, contract = change.account_id, change.contract_id
         hard = self.lockouts.hard_lock(acct, now)
+        symbol = self._locked_symbol(acct, contract)
+        cool = self.lockouts.cooldown(acct, now)
+        if change.after == 0:
+            lock = hard or cool
+            if change.before == 0 or (lock is None and symbol is None):
+                return []
+            # Flat under a lock: the orders kept because they reduced it would now open one.
+            closing_side = 1 if change.before > 0 else 0
+            rule_id, why = (
+                (lock.rule_id, lock.reason) if lock is not None else ("RULE-011", f"{symbol} is locked")
+            )
+            return [
+                CancelOrder(
+                    account_id=acct,
+                    rule_id=rule_id,
+                    reason=f"left working after the position closed: {why}",
+                    order_id=order.order_id,
+                    contract_id=contract,
+                )
+                for order in account.orders_for(contract)
+                # A market order still shown working is the close that just filled (its own
+                # update is on its way). A cooldown leaves orders from before it alone unless
+                # flat made them openers.
+                if order.is_working
+                and order.type != OrderType.MARKET
+                and (hard or symbol or order.side == closing_side)
+            ]
         if hard is not None:
             if change.grew:
                 return [self._close(hard, acct, contract, "opened during a lock")]
-            if change.after != 0 and change.after == change.before:
+            if change.after == change.before:
                 # Still open at the same size: the flatten did not land (a crash before it ran,
                 # a reconcile after a reconnect). A hard lock means flat.
                 return [self._close(hard, acct, contract, "still open during a lock")]
             return []  # shrinking: the flatten is working
-        symbol = self._locked_symbol(acct, contract)
-        if symbol is not None and change.after != 0:
+        if symbol is not None:
             return [
                 CloseContract(
                     account_id=acct,
@@ -54,7 +86,6 @@ class LockoutGate:
                     contract_id=contract,
                 )
             ]
-        cool = self.lockouts.cooldown(acct, now)
         if cool is None or not change.grew:
             return []
         base = cool.baseline.get(contract, 0)
@@ -78,15 +109,13 @@ class LockoutGate:
         self, account: AccountMirror, change: OrderChange, now: datetime
     ) -> list[EnforcementCommand]:
         order = change.after
-        if order is None:
+        if order is None or reduces_exposure(order, account):
+            # Reducing only: a close on its way (cancelling it could land before its fill and
+            # undo the close), or a stop protecting what is still open.
             return []
         acct = order.account_id
         hard = self.lockouts.hard_lock(acct, now)
         if hard is not None:
-            if order.type == OrderType.MARKET and _reduces_exposure(order, account):
-                # A close on its way (the app's own flatten, or the trader's): cancelling it
-                # while it is pending could land before the fill and undo the close.
-                return []
             return [self._cancel(hard, order, "placed during a lock")]
         symbol = self._locked_symbol(acct, order.contract_id)
         if symbol is not None:
@@ -104,8 +133,6 @@ class LockoutGate:
             return []
         if order.created_at is not None and order.created_at < cool.locked_at:
             return []
-        if _reduces_exposure(order, account):
-            return []  # cancelling a new stop would only add risk
         return [self._cancel(cool, order, "placed during a cooldown")]
 
     def _locked_symbol(self, account_id: int, contract_id: str) -> str | None:

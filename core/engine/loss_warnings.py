@@ -1,7 +1,8 @@
 """Warnings before the daily loss limit: at configured fractions, once each per trading day.
 
-A warning already given before a restart is not given again, and a loss that jumps straight
-past the limit gets no warning on top of its lock.
+A warning already given before a restart is not given again; a jump past several thresholds
+gives one warning naming the highest and uses up the lower ones for the day; and a loss that
+jumps straight past the limit gets no warning on top of its lock.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ class LossWarnings:
         return newly
 
     def to_announce(self, cfg: DailyRealizedLoss, account_id: int, day: date, net: Decimal) -> list[float]:
+        """The one threshold to announce now (the highest newly passed), if any."""
         newly = self.passed(cfg, account_id, day, net)
         # At or past the limit the lock itself is the news: no warning on top of it.
-        return newly if net > -Decimal(str(cfg.limit)) else []
+        if not newly or net <= -Decimal(str(cfg.limit)):
+            return []
+        return [max(newly)]
 
     def forget_before(self, day: date) -> None:
         self._given = {given for given in self._given if given[1] >= day}

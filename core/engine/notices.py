@@ -125,6 +125,16 @@ class RuleError:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class RereadNeeded:
+    """An update could not be applied as it stood (a position never seen without its side or
+    price, an order without its type or size, an impossible value): the account's positions
+    and orders must be read again over REST instead of guessed at."""
+
+    account_id: int
+    why: str
+
+
 Notice: TypeAlias = (
     LockSet
     | LockCleared
@@ -141,4 +151,5 @@ Notice: TypeAlias = (
     | AccountStatusChanged
     | HubStatusChanged
     | RuleError
+    | RereadNeeded
 )

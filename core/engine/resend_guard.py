@@ -17,6 +17,7 @@ from core.domain.commands import (
     CloseContract,
     EnforcementCommand,
     Flatten,
+    ModifyStop,
     PartialClose,
 )
 from core.modules.mirror import PositionsMirror
@@ -46,7 +47,8 @@ class ResendGuard:
         if isinstance(command, Flatten):
             return ("flatten", acct), (command.contract_ids, command.order_ids), self.resend_after
         # ModifyStop / PlaceStop: at most one stop change a second per position.
-        return ("stop", acct, command.contract_id), command.stop_price, self.stop_interval
+        resize = command.size if isinstance(command, ModifyStop) else None
+        return ("stop", acct, command.contract_id), (command.stop_price, resize), self.stop_interval
 
     def recently_sent(self, command: EnforcementCommand) -> bool:
         key, signature, interval = self._key(command)

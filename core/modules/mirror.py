@@ -8,11 +8,19 @@ truth and is re-read on every (re)connect.
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
 from core.domain.events import AccountEvent, OrderEvent, PositionEvent
+
+
+@dataclass(slots=True)
+class Lot:
+    """Contracts that entered together: ``size`` of them, at ``opened_at``."""
+
+    size: int
+    opened_at: datetime
 
 
 @dataclass(slots=True)
@@ -25,6 +33,13 @@ class Position:
     created_at: datetime | None
     first_seen_at: datetime
     last_grew_at: datetime
+    # Oldest first; sizes add up to the position's size. A reduction takes the oldest first
+    # (first in, first out), so the contracts left are the newest.
+    lots: list[Lot] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.lots and self.signed_size:
+            self.lots = [Lot(abs(self.signed_size), self.opened_at)]
 
     @property
     def size(self) -> int:
@@ -39,6 +54,22 @@ class Position:
         """The gateway's creation time survives our restarts and scale-ins; fall back to ours."""
         return self.created_at or self.first_seen_at
 
+    def resize(self, new_size: int, now: datetime) -> None:
+        """Keep the lots in step with a size change on the same side."""
+        old = self.size
+        if new_size > old:
+            self.lots.append(Lot(new_size - old, now))
+        else:
+            take = old - new_size
+            while take > 0 and self.lots:
+                oldest = self.lots[0]
+                if oldest.size <= take:
+                    take -= oldest.size
+                    self.lots.pop(0)
+                else:
+                    oldest.size -= take
+                    take = 0
+
 
 @dataclass(frozen=True, slots=True)
 class PositionChange:
@@ -46,6 +77,9 @@ class PositionChange:
     contract_id: str
     before: int  # signed sizes
     after: int
+    # The update could not be applied as it stood (no side or no price for a position never
+    # seen): nothing changed, and the account's positions must be re-read over REST.
+    needs_reread: bool = False
 
     @property
     def grew(self) -> bool:
@@ -61,6 +95,8 @@ class PositionChange:
 class OrderChange:
     before: OrderEvent | None
     after: OrderEvent | None  # None: the order reached a terminal state
+    # A new order arrived without its type or size: kept as reported, and re-read over REST.
+    needs_reread: bool = False
 
     @property
     def is_new_working(self) -> bool:
@@ -125,53 +161,73 @@ class PositionsMirror:
         return before, mirror.can_trade
 
     def apply_position(self, event: PositionEvent, now: datetime) -> PositionChange:
+        """Apply a position update. Missing fields mean unchanged; a position never seen that
+        arrives without its side or price is not guessed at: the change says re-read."""
         mirror = self.account(event.account_id)
-        mirror.changes += 1
         current = mirror.positions.get(event.contract_id)
         before = current.signed_size if current else 0
-        after = event.signed_size
+        if event.size == 0:
+            after = 0
+        elif event.side_known:
+            after = event.signed_size
+        elif current is not None:
+            after = event.size if current.is_long else -event.size
+        else:
+            return PositionChange(event.account_id, event.contract_id, 0, 0, needs_reread=True)
+        price = event.average_price if event.average_price is not None else (
+            current.average_price if current is not None and (before > 0) == (after > 0) else None
+        )
+        if after != 0 and price is None:
+            return PositionChange(event.account_id, event.contract_id, before, before, needs_reread=True)
+        mirror.changes += 1
         if after == 0:
             if current is not None:
                 del mirror.positions[event.contract_id]
                 self._unhold(event.contract_id, event.account_id)
                 if self._store is not None:
                     self._store.delete_position(event.account_id, event.contract_id)
+            return PositionChange(event.account_id, event.contract_id, before, after)
+        assert price is not None
+        if current is None or (before > 0) != (after > 0):
+            current = Position(
+                account_id=event.account_id,
+                contract_id=event.contract_id,
+                position_id=event.position_id,
+                signed_size=after,
+                average_price=price,
+                created_at=event.created_at if current is None else None,
+                first_seen_at=now,
+                last_grew_at=now,
+                lots=[Lot(abs(after), now if current is not None else (event.created_at or now))],
+            )
+            mirror.positions[event.contract_id] = current
+            self._holders.setdefault(event.contract_id, set()).add(event.account_id)
         else:
-            grew = before == 0 or (before > 0) != (after > 0) or abs(after) > abs(before)
-            if current is None or (before > 0) != (after > 0):
-                current = Position(
-                    account_id=event.account_id,
-                    contract_id=event.contract_id,
-                    position_id=event.position_id,
-                    signed_size=after,
-                    average_price=event.average_price,
-                    created_at=event.created_at,
-                    first_seen_at=now,
-                    last_grew_at=now,
-                )
-                mirror.positions[event.contract_id] = current
-                self._holders.setdefault(event.contract_id, set()).add(event.account_id)
-            else:
-                current.signed_size = after
-                current.average_price = event.average_price
-                current.position_id = event.position_id
-                if event.created_at is not None:
-                    current.created_at = event.created_at
-                if grew:
-                    current.last_grew_at = now
-            if self._store is not None:
-                self._store.save_position(current)
+            if abs(after) > abs(before):
+                current.last_grew_at = now
+            current.resize(abs(after), now)
+            current.signed_size = after
+            current.average_price = price
+            current.position_id = event.position_id or current.position_id
+            if event.created_at is not None:
+                current.created_at = event.created_at
+        if self._store is not None:
+            self._store.save_position(current)
         return PositionChange(event.account_id, event.contract_id, before, after)
 
     def apply_order(self, event: OrderEvent) -> OrderChange:
+        """Apply an order update; fields it leaves out keep their known values."""
         mirror = self.account(event.account_id)
         mirror.changes += 1
         before = mirror.orders.get(event.order_id)
+        if before is not None:
+            event = _merge_order(before, event)
         if event.is_working:
             mirror.orders[event.order_id] = event
             if self._store is not None:
                 self._store.save_order(event)
-            return OrderChange(before, event)
+            unknown = before is None and (event.type is None or event.size is None)
+            return OrderChange(before, event, needs_reread=unknown)
         if before is not None:
             del mirror.orders[event.order_id]
             if self._store is not None:
@@ -194,5 +250,16 @@ class PositionsMirror:
 
 
 _EMPTY: frozenset[int] = frozenset()  # shared: must not be mutable
+
+
+def _merge_order(known: OrderEvent, update: OrderEvent) -> OrderEvent:
+    """An update that leaves a field out keeps the known value (stream payloads omit nulls)."""
+    changes = {
+        name: getattr(known, name)
+        for name in ("type", "size", "stop_price", "limit_price", "trail_price", "created_at",
+                     "symbol_id", "custom_tag", "parent_order_id", "linked_order_id")
+        if getattr(update, name) is None and getattr(known, name) is not None
+    }
+    return replace(update, **changes) if changes else update
 
 

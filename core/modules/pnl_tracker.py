@@ -1,14 +1,16 @@
 """MOD-005: net realized P&L per account and trading day, each trade counted once.
 
-Net = Σ profitAndLoss − Σ fees over the day's non-voided half-turns. The stream and
-``Trade/search`` both deliver trades, so trades are keyed by id; a trade seen again with
-``voided`` set takes its contribution back out.
+Net = Σ profitAndLoss − Σ fees − Σ commissions over the day's non-voided half-turns (every
+cost counts toward the loss limit; ``fees`` below holds both). The stream and ``Trade/search``
+both deliver trades, so trades are keyed by id; a trade seen again with ``voided`` set takes
+its contribution back out. ``Trade/search`` leaves ``commissions`` out: a copy without them
+keeps what the stream reported. Closing half-turns are also summed per order (RULE-007).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -28,6 +30,15 @@ class DayPnl:
     @property
     def net(self) -> Decimal:
         return self.gross - self.fees
+
+
+@dataclass(slots=True)
+class OrderResult:
+    """The closing half-turns of one order so far: what they made and when the first filled."""
+
+    net: Decimal
+    first_fill: datetime
+    fills: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +66,7 @@ class PnlTracker:
         # Cumulative series per (account, day), rebuilt only after that day's trades change:
         # the dashboard asks several times a second and trades are rare by comparison.
         self._series: dict[tuple[int, date], tuple[tuple[datetime, Decimal], ...]] = {}
+        self._orders: dict[tuple[int, int], OrderResult] = {}
 
     def apply(
         self, trade: TradeEvent, then: Callable[[PnlUpdate], None] | None = None
@@ -66,7 +78,11 @@ class PnlTracker:
         previous = self._seen.get(trade.trade_id)
         if previous is not None:
             old, old_day = previous
-            if old.voided == trade.voided and old.pnl == trade.pnl and old.fees == trade.fees:
+            if trade.commissions is None and old.commissions is not None:
+                trade = replace(trade, commissions=old.commissions)
+            if (old.voided, old.pnl, old.fees, old.commissions) == (
+                trade.voided, trade.pnl, trade.fees, trade.commissions
+            ):
                 return None
             if not old.voided:
                 self._add(old, old_day, -1)
@@ -87,8 +103,21 @@ class PnlTracker:
         self._series.pop((trade.account_id, day), None)
         totals = self._days.setdefault((trade.account_id, day), DayPnl())
         totals.gross += sign * (trade.pnl or ZERO)
-        totals.fees += sign * trade.fees
+        totals.fees += sign * trade.costs
         totals.trade_count += sign
+        if trade.pnl is not None:
+            key = (trade.account_id, _order_key(trade))
+            result = self._orders.get(key)
+            if result is None:
+                result = self._orders[key] = OrderResult(ZERO, trade.created_at, 0)
+            result.net += sign * trade.net_pnl
+            result.fills += sign
+            result.first_fill = min(result.first_fill, trade.created_at)
+
+    def order_result(self, trade: TradeEvent) -> OrderResult | None:
+        """The closing order ``trade`` belongs to, summed over its half-turns so far (a trade
+        without an order id stands alone)."""
+        return self._orders.get((trade.account_id, _order_key(trade)))
 
     def realized(self, account_id: int, day: date) -> Decimal:
         totals = self._days.get((account_id, day))
@@ -124,6 +153,10 @@ class PnlTracker:
             series = self._series[key] = tuple(points)
         return series
 
+    def accounts(self) -> set[int]:
+        """Accounts with trades on any day still kept."""
+        return {account_id for account_id, _ in self._days}
+
     def seen(self, trade_id: int) -> bool:
         return trade_id in self._seen
 
@@ -149,7 +182,14 @@ class PnlTracker:
         self._series.clear()
         self._days = {k: v for k, v in self._days.items() if k[1] >= keep_from}
         self._seen = {k: v for k, v in self._seen.items() if v[1] >= keep_from}
+        live = {(t.account_id, _order_key(t)) for t, _ in self._seen.values()}
+        self._orders = {k: v for k, v in self._orders.items() if k in live}
 
 
 def _noop() -> None:
     return None
+
+
+def _order_key(trade: TradeEvent) -> int:
+    # Trade ids and order ids are different number spaces: a trade alone gets a negative key.
+    return trade.order_id if trade.order_id is not None else -trade.trade_id

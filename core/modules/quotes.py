@@ -24,6 +24,8 @@ class QuoteBook:
     def __init__(self) -> None:
         self._quotes: dict[str, Quote] = {}
         self._marks: dict[str, float] = {}
+        # Marks from before the feed was lost: shown (as stale), never decided on.
+        self._stale: dict[str, float] = {}
 
     def apply(self, event: QuoteEvent) -> float | None:
         """Merge a (possibly partial) quote; returns the contract's mark afterwards."""
@@ -59,9 +61,19 @@ class QuoteBook:
         return event.price
 
     def clear(self) -> None:
-        """Forget every price (the market feed was lost: what we hold is stale)."""
+        """Forget every price for deciding (the market feed was lost: what we hold is stale);
+        the last marks stay readable through :meth:`last_known` for display."""
+        self._stale.update(self._marks)
         self._quotes.clear()
         self._marks.clear()
+
+    def last_known(self, contract_id: str) -> tuple[float | None, bool]:
+        """(price, stale): the live mark, else the last one from before the feed was lost."""
+        live = self._marks.get(contract_id)
+        if live is not None:
+            return live, False
+        stale = self._stale.get(contract_id)
+        return stale, stale is not None
 
     def mark(self, contract_id: str) -> float | None:
         return self._marks.get(contract_id)

@@ -1,9 +1,11 @@
-"""MOD-008: entries per rolling minute, rolling hour and trading session, per account.
+"""MOD-008: entries per rolling minute, rolling hour and trading day, per account.
 
 An entry is a non-voided fill that opens or adds (``profitAndLoss`` null): closing fills,
-enforcement's own closes among them, do not count as trading more. The whole session is kept
-in memory (a sorted list of times), so the session count is real, not capped at an hour.
-Counts use the trades' own timestamps, not when they arrived.
+enforcement's own closes among them, never count. Counts use the trades' own timestamps, not
+when they arrived, so a catch-up after a reconnect lands in the windows it belongs to. The
+windows are truly rolling, (t − 60 s, t] and (t − 1 h, t], and are never cut by the daily
+reset: only the per-day count starts again. Entries are kept from an hour before the current
+trading day's start, which is all any window can reach.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ class TradeCounts:
 
 
 @dataclass(slots=True)
-class _Session:
-    day: date
-    start: datetime
-    times: list[datetime] = field(default_factory=list)
+class _Entries:
+    day: date  # the current trading day (moves on at each reset)
+    start: datetime  # when it started
+    times: list[datetime] = field(default_factory=list)  # sorted
     ids: dict[int, datetime] = field(default_factory=dict)
 
 
@@ -44,59 +46,105 @@ class TradeCounter:
     def __init__(self, calendar: TradingCalendar, store: SessionStore | None = None) -> None:
         self.calendar = calendar
         self._store = store
-        self._sessions: dict[int, _Session] = {}
+        self._accounts: dict[int, _Entries] = {}
 
-    def _session(self, account_id: int, day: date) -> _Session:
-        session = self._sessions.get(account_id)
-        if session is None or session.day < day:
-            session = _Session(day=day, start=self.calendar.day_start(day))
-            self._sessions[account_id] = session
+    def _entries(self, account_id: int, day: date) -> _Entries:
+        entries = self._accounts.get(account_id)
+        if entries is None or entries.day < day:
+            start = self.calendar.day_start(day)
+            kept = _Entries(day=day, start=start)
+            if entries is not None:
+                # The minute and the hour run across the reset: keep what they can still see.
+                horizon = start - HOUR
+                for trade_id, at in entries.ids.items():
+                    if at > horizon:
+                        kept.ids[trade_id] = at
+                kept.times = sorted(kept.ids.values())
+            self._accounts[account_id] = kept
             if self._store is not None:
-                self._store.save_session(account_id, session.start, day)
-        return session
+                self._store.save_session(account_id, start, day)
+            entries = kept
+        return entries
 
     def record(self, trade: TradeEvent) -> bool:
         """Count an entry once; a later void takes it back. Returns whether counts changed."""
-        day = self.calendar.trading_day(trade.created_at)
-        session = self._session(trade.account_id, day)
-        if day < session.day:
-            return False  # an old session's trade (REST catch-up): it no longer counts
-        known = session.ids.get(trade.trade_id)
+        entries = self._entries(trade.account_id, self.calendar.trading_day(trade.created_at))
+        if trade.created_at <= entries.start - HOUR:
+            return False  # too old for any window still open
+        known = entries.ids.get(trade.trade_id)
         counts = trade.is_opening and not trade.voided
         if known is not None and not counts:
-            session.ids.pop(trade.trade_id)
-            index = bisect.bisect_left(session.times, known)
-            if index < len(session.times) and session.times[index] == known:
-                session.times.pop(index)
+            entries.ids.pop(trade.trade_id)
+            index = bisect.bisect_left(entries.times, known)
+            if index < len(entries.times) and entries.times[index] == known:
+                entries.times.pop(index)
             return True
         if known is None and counts:
-            session.ids[trade.trade_id] = trade.created_at
-            bisect.insort(session.times, trade.created_at)
+            entries.ids[trade.trade_id] = trade.created_at
+            bisect.insort(entries.times, trade.created_at)
             return True
         return False
 
+    def _in(self, times: list[datetime], after: datetime, upto: datetime) -> int:
+        """Entries in (after, upto]."""
+        return bisect.bisect_right(times, upto) - bisect.bisect_right(times, after)
+
     def counts(self, account_id: int, at: datetime) -> TradeCounts:
-        session = self._sessions.get(account_id)
-        if session is None or session.day != self.calendar.trading_day(at):
+        entries = self._accounts.get(account_id)
+        if entries is None:
             return TradeCounts(0, 0, 0)
-        times = session.times
-        upto = bisect.bisect_right(times, at)
-        minute = upto - bisect.bisect_right(times, at - MINUTE)
-        hour = upto - bisect.bisect_right(times, at - HOUR)
-        return TradeCounts(minute, hour, len(times))
+        times = entries.times
+        start, end = self.calendar.bounds(self.calendar.trading_day(at))
+        return TradeCounts(
+            self._in(times, at - MINUTE, at),
+            self._in(times, at - HOUR, at),
+            self._in(times, start - timedelta(microseconds=1), min(at, end)),
+        )
+
+    def first_over(
+        self, account_id: int, entry_at: datetime, span: timedelta, limit: int
+    ) -> datetime | None:
+        """The earliest moment a rolling window of ``span`` holding the entry at ``entry_at``
+        held more than ``limit`` entries; None if none did. A window ending at each entry
+        from ``entry_at`` on is checked, so an entry that arrived late, before others it
+        preceded, is judged in every window it belongs to."""
+        entries = self._accounts.get(account_id)
+        if entries is None:
+            return None
+        times = entries.times
+        first = bisect.bisect_left(times, entry_at)
+        last = bisect.bisect_left(times, entry_at + span)
+        for index in range(first, last):
+            moment = times[index]
+            if self._in(times, moment - span, moment) > limit:
+                return moment
+        return None
+
+    def day_over(self, account_id: int, entry_at: datetime, limit: int) -> datetime | None:
+        """When the trading day holding ``entry_at`` first had more than ``limit`` entries."""
+        entries = self._accounts.get(account_id)
+        if entries is None:
+            return None
+        start, end = self.calendar.bounds(self.calendar.trading_day(entry_at))
+        times = entries.times
+        lo = bisect.bisect_left(times, start)
+        hi = bisect.bisect_left(times, end)
+        if hi - lo <= limit:
+            return None
+        return times[lo + limit]
 
     def reset_session(self, account_id: int, now: datetime) -> None:
-        self._session(account_id, self.calendar.trading_day(now))
+        self._entries(account_id, self.calendar.trading_day(now))
 
     def session_start(self, account_id: int) -> datetime | None:
-        session = self._sessions.get(account_id)
-        return session.start if session else None
+        entries = self._accounts.get(account_id)
+        return entries.start if entries else None
 
     def restore(self, trades: Iterable[TradeEvent], now: datetime) -> None:
-        """Rebuild the current session from the durable trade rows."""
+        """Rebuild from the durable trade rows: today's entries, and the last hour before it."""
         today = self.calendar.trading_day(now)
-        for trade in trades:
-            if self.calendar.trading_day(trade.created_at) == today:
+        horizon = self.calendar.day_start(today) - HOUR
+        for trade in sorted(trades, key=lambda t: t.created_at):
+            if trade.created_at > horizon:
+                self._entries(trade.account_id, today)
                 self.record(trade)
-
-

@@ -20,6 +20,12 @@ class SchemaError(RuntimeError):
     pass
 
 
+# From schema version N to N + 1, in order. Tables created since are made by create_all.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: ("ALTER TABLE trade_history ADD COLUMN commissions VARCHAR",),
+}
+
+
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -61,10 +67,15 @@ class Database:
                 f"{self.path} was written by a newer version (schema {version}); "
                 f"this one reads schema {schema.SCHEMA_VERSION}"
             )
+        if version is not None and version < min(_MIGRATIONS):
+            raise SchemaError(f"{self.path} has schema {version}: no upgrade path from it")
         if version is not None and version < schema.SCHEMA_VERSION:
             backup = self._backup(version)
             log.info("state file backed up to %s before migrating", backup)
-            # Future migrations go here, one step per version, inside one transaction.
+            with self.engine.begin() as conn:  # every step or none
+                for step in range(version, schema.SCHEMA_VERSION):
+                    for statement in _MIGRATIONS[step]:
+                        conn.exec_driver_sql(statement)
         schema.metadata.create_all(self.engine)
         if version != schema.SCHEMA_VERSION:
             with self.engine.begin() as conn:

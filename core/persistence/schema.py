@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: trade_history.commissions
 
 metadata = MetaData()
 
@@ -82,6 +82,7 @@ trade_history = Table(
     Column("fees", String, nullable=False),
     Column("voided", Boolean, nullable=False),
     Column("order_id", Integer, nullable=True),
+    Column("commissions", String, nullable=True),  # NULL: not reported (REST leaves it out)
     Index("ix_trade_history_account_day", "account_id", "trading_day"),
 )
 

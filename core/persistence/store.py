@@ -150,6 +150,7 @@ class StateStore:
                 "fees": str(trade.fees),
                 "voided": trade.voided,
                 "order_id": trade.order_id,
+                "commissions": str(trade.commissions) if trade.commissions is not None else None,
             },
             ["trade_id"],
         )
@@ -304,6 +305,7 @@ class StateStore:
                     pnl=Decimal(row.pnl) if row.pnl is not None else None,
                     voided=bool(row.voided),
                     order_id=row.order_id,
+                    commissions=Decimal(row.commissions) if row.commissions is not None else None,
                 )
                 for row in rows
             ]

@@ -66,8 +66,8 @@ def test_counts_use_trade_timestamps_not_arrival_order() -> None:
     c.record(entry(T0 + timedelta(seconds=50)))
     c.record(entry(T0 - timedelta(minutes=5)))  # a late REST catch-up of an earlier fill
     assert c.counts(ACCOUNT, T0 + timedelta(seconds=50)) == TradeCounts(1, 2, 2)
-    # The rolling windows end at the instant asked about; the session is every entry known.
-    assert c.counts(ACCOUNT, T0) == TradeCounts(0, 1, 2)
+    # Every count ends at the instant asked about: the later fill is not in it yet.
+    assert c.counts(ACCOUNT, T0) == TradeCounts(0, 1, 1)
 
 
 def test_session_counts_the_whole_trading_day() -> None:
@@ -127,22 +127,26 @@ def test_after_the_daily_reset_the_session_starts_at_zero() -> None:
     clock.set(RESET)
     c.reset_session(ACCOUNT, clock.now())
     assert c.session_start(ACCOUNT) == RESET
-    assert c.counts(ACCOUNT, clock.now()) == TradeCounts(0, 0, 0)
+    # Only the day's count starts again: the rolling hour still holds yesterday's last entries.
+    assert c.counts(ACCOUNT, clock.now()) == TradeCounts(0, 5, 0)
     assert store.sessions[-1] == (ACCOUNT, RESET, date(2026, 8, 20))
     c.record(entry(clock.advance(seconds=30)))
-    assert c.counts(ACCOUNT, clock.now()) == TradeCounts(1, 1, 1)
-    # A late copy of yesterday's fill does not count in today's session.
-    assert c.record(entry(RESET - timedelta(minutes=1))) is False
-    assert c.counts(ACCOUNT, clock.now()).session == 1
+    assert c.counts(ACCOUNT, clock.now()) == TradeCounts(1, 6, 1)
+    # A late copy of a fill from a minute before the reset lands in the windows it belongs
+    # to (the minute and the hour), not in today's count.
+    assert c.record(entry(RESET - timedelta(minutes=1))) is True
+    assert c.counts(ACCOUNT, clock.now()) == TradeCounts(1, 7, 1)
+    # An entry more than an hour before the day began can be in no window still open.
+    assert c.record(entry(RESET - timedelta(minutes=61))) is False
 
 
 def test_first_entry_of_a_new_day_starts_a_new_session_without_a_reset_call() -> None:
     c = counter()
     c.record(entry(RESET - timedelta(seconds=30)))
     c.record(entry(RESET + timedelta(seconds=10)))
-    assert c.counts(ACCOUNT, RESET + timedelta(seconds=10)) == TradeCounts(1, 1, 1)
-    # Asking about the old day after the session moved on: nothing is known for it.
-    assert c.counts(ACCOUNT, RESET - timedelta(seconds=1)) == TradeCounts(0, 0, 0)
+    # 40 s apart across the reset: one minute holds both, the new day only one.
+    assert c.counts(ACCOUNT, RESET + timedelta(seconds=10)) == TradeCounts(2, 2, 1)
+    assert c.counts(ACCOUNT, RESET - timedelta(seconds=1)) == TradeCounts(1, 1, 1)
 
 
 def test_reset_session_on_the_same_day_keeps_the_count() -> None:

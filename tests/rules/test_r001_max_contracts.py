@@ -11,6 +11,7 @@ from tests.builders import ACCOUNT, ES, MES, MNQ, NQ, OTHER_ACCOUNT, config, mak
 from tests.rules.support import lock_of, sent
 
 RULE = "RULE-001"
+MNQ_DEC = "CON.F.US.MNQ.Z26"  # the same root as MNQ, a later expiry
 
 
 def engine_with(**table: Any) -> tuple[Engine, Any, Any]:
@@ -65,14 +66,31 @@ def test_short_positions_count_by_their_size() -> None:
     ]
 
 
-def test_net_count_offsets_long_and_short() -> None:
-    # long 5 + short 3 = net 2: well inside a limit of 5.
+def test_net_never_offsets_one_root_against_another() -> None:
+    # MNQ long 5 and MES short 3 are different roots: net = |5| + |−3| = 8, 3 over a limit of 5;
+    # the newest position (MES, 3) goes.
     engine, clock, port = engine_with(limit=5, count_type="net")
     engine.handle(position(MNQ, 5, 20000.0))
+    assert port.commands == []
     clock.advance(1)
     engine.handle(position(MES, -3, 5000.0, position_id=2))
+    [command] = port.commands
+    assert isinstance(command, CloseContract) and command.contract_id == MES
+    assert "8 contracts open (net)" in command.reason
+
+
+def test_a_calendar_spread_nets_within_its_root() -> None:
+    # Long 4 September, short 3 December of MNQ: the root's net is 1.
+    engine, clock, port = engine_with(limit=5, count_type="net")
+    engine.handle(position(MNQ, 4, 20000.0))
+    clock.advance(1)
+    engine.handle(position(MNQ_DEC, -3, 20100.0, position_id=2))
     assert port.commands == []
-    assert engine.mirror.account(ACCOUNT).net_contracts() == 2
+    clock.advance(1)
+    engine.handle(position(MES, 5, 5000.0, position_id=3))  # 1 + 5 = 6: one over
+    [command] = port.commands
+    assert isinstance(command, PartialClose)
+    assert (command.contract_id, command.size) == (MES, 1)
 
 
 def test_gross_count_adds_long_and_short() -> None:
@@ -98,26 +116,27 @@ def test_gross_limit_exactly_reached_is_not_a_breach() -> None:
 
 
 def test_net_excess_is_taken_from_the_dominant_side_only() -> None:
-    # long 4 MNQ (old), short 1 ES, then long 3 MES (newest): net 6, limit 5.
-    engine, clock, port = engine_with(limit=5, count_type="net")
-    engine.handle(position(MNQ, 4, 20000.0))
+    # Long 6 September (old), short 1 December (newest) of MNQ: net 5. A limit lowered to 4 is
+    # judged at once; closing the newest (the short) would raise the net, so only the long
+    # side is cut back.
+    engine, clock, port = engine_with(limit=10, count_type="net")
+    engine.handle(position(MNQ, 6, 20000.0))
     clock.advance(1)
-    engine.handle(position(ES, -1, 5000.0, position_id=2))
-    clock.advance(1)
-    engine.handle(position(MES, 3, 5000.0, position_id=3))
+    engine.handle(position(MNQ_DEC, -1, 20100.0, position_id=2))
+    assert port.commands == []
+    engine.apply_config(config({"max_contracts": {"limit": 4, "count_type": "net"}}))
     assert port.commands == [
         PartialClose(
             account_id=ACCOUNT,
             rule_id=RULE,
             reason=port.commands[0].reason,
             event_at=port.commands[0].event_at,
-            contract_id=MES,
+            contract_id=MNQ,
             size=1,
-            from_size=3,
+            from_size=6,
         )
     ]
-    # Closing the short would have made the net worse: it is never a candidate.
-    assert all(getattr(c, "contract_id", None) != ES for c in port.commands)
+    assert "5 contracts open (net), limit 4" in port.commands[0].reason
 
 
 def test_reduce_to_limit_cuts_only_the_excess_of_the_newest_position() -> None:

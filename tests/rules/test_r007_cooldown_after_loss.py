@@ -38,7 +38,7 @@ def test_a_loss_between_tiers_gets_the_highest_tier_reached() -> None:
     assert lock is not None
     assert lock.kind is LockKind.COOLDOWN
     assert lock.until == T0 + timedelta(seconds=900)  # the $200 tier
-    assert "-$250.00" in lock.reason and "-$200.00" in lock.reason
+    assert lock.reason == "15-minute cooldown: one trade lost $250.00"
     assert port.commands == []  # flatten is off by default
 
 
@@ -190,8 +190,12 @@ def test_evaluated_directly_through_the_context() -> None:
     engine, clock, _ = engine_with()
     rule = CooldownAfterLossRule(engine.config.rules.cooldown_after_loss)
     ctx = engine.context(ACCOUNT, clock.now())
-    [breach] = rule.evaluate(ctx, trade("-300", fees="0", at=T0))
+    losing = trade("-300", fees="0", at=T0)
+    engine.pnl.apply(losing)  # the rule reads the order's total from the P&L tracker
+    [breach] = rule.evaluate(ctx, losing)
     assert breach.commands == ()
     assert breach.lock is not None
     assert (breach.lock.kind, breach.lock.until) == (LockKind.COOLDOWN, T0 + timedelta(seconds=1800))
-    assert rule.evaluate(ctx, trade("-99.99", fees="0", at=T0)) == []
+    small = trade("-99.99", fees="0", at=T0)
+    engine.pnl.apply(small)
+    assert rule.evaluate(ctx, small) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from core.config.rules import DailyRealizedLoss
-from core.domain.events import TradeEvent
+from core.domain.events import Recheck, TradeEvent
 from core.domain.words import money
 from core.engine.rules.base import Breach, LockRequest, Rule, RuleContext
 from core.modules.lockouts import LockKind
@@ -14,9 +14,9 @@ from core.modules.lockouts import LockKind
 class DailyRealizedLossRule(Rule[DailyRealizedLoss]):
     rule_id = "RULE-003"
     key = "daily_realized_loss"
-    watches = frozenset({TradeEvent})
+    watches = frozenset({TradeEvent, Recheck})
 
-    def evaluate(self, ctx: RuleContext, event: TradeEvent) -> list[Breach]:
+    def evaluate(self, ctx: RuleContext, event: TradeEvent | Recheck) -> list[Breach]:
         net = ctx.realized_today()
         limit = Decimal(str(self.config.limit))
         if net > -limit:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.config.rules import MaxUnrealizedProfit
-from core.domain.events import MarketTradeEvent, PositionEvent, QuoteEvent
+from core.domain.events import MarketTradeEvent, PositionEvent, QuoteEvent, Recheck
 from core.domain.words import money
 from core.engine.rules.base import EPSILON, Breach, Rule, RuleContext
 
@@ -11,25 +11,30 @@ from core.engine.rules.base import EPSILON, Breach, Rule, RuleContext
 class MaxUnrealizedProfitRule(Rule[MaxUnrealizedProfit]):
     rule_id = "RULE-005"
     key = "max_unrealized_profit"
-    watches = frozenset({PositionEvent, QuoteEvent, MarketTradeEvent})
+    watches = frozenset({PositionEvent, QuoteEvent, MarketTradeEvent, Recheck})
 
     def evaluate(
-        self, ctx: RuleContext, event: PositionEvent | QuoteEvent | MarketTradeEvent
+        self, ctx: RuleContext, event: PositionEvent | QuoteEvent | MarketTradeEvent | Recheck
     ) -> list[Breach]:
         threshold = self.config.target - EPSILON
         positions = ctx.account.positions
         if self.config.scope == "position":
-            position = positions.get(event.contract_id)
-            if position is None:
-                return []
-            pnl = ctx.open_pnl(position)
-            if pnl is None or pnl < threshold:
-                return []
-            reason = (
-                f"open profit {money(pnl)} on {ctx.symbol(position.contract_id)} "
-                f"reached the target {money(self.config.target)}"
-            )
-            return [self.breach(ctx, reason, self.close(ctx, position.contract_id, reason))]
+            if isinstance(event, Recheck):
+                candidates = list(positions.values())
+            else:
+                one = positions.get(event.contract_id)
+                candidates = [one] if one is not None else []
+            breaches = []
+            for position in candidates:
+                pnl = ctx.open_pnl(position)
+                if pnl is None or pnl < threshold:
+                    continue  # no price, no decision
+                reason = (
+                    f"open profit {money(pnl)} on {ctx.symbol(position.contract_id)} "
+                    f"reached the target {money(self.config.target)}"
+                )
+                breaches.append(self.breach(ctx, reason, self.close(ctx, position.contract_id, reason)))
+            return breaches
         total = ctx.account_open_pnl()
         if not positions or total is None or total < threshold:
             return []

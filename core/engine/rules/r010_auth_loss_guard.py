@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.config.rules import AuthLossGuard
-from core.domain.events import AccountEvent
+from core.domain.events import AccountEvent, Recheck
 from core.engine.rules.base import Breach, LockRequest, Rule, RuleContext
 from core.modules.lockouts import LockKind
 
@@ -11,11 +11,12 @@ from core.modules.lockouts import LockKind
 class AuthLossGuardRule(Rule[AuthLossGuard]):
     rule_id = "RULE-010"
     key = "auth_loss_guard"
-    watches = frozenset({AccountEvent})
+    watches = frozenset({AccountEvent, Recheck})
 
-    def evaluate(self, ctx: RuleContext, event: AccountEvent) -> list[Breach]:
+    def evaluate(self, ctx: RuleContext, event: AccountEvent | Recheck) -> list[Breach]:
         # A payload without canTrade changes nothing: only an explicit false locks.
-        if event.can_trade is not False:
+        can_trade = ctx.account.can_trade if isinstance(event, Recheck) else event.can_trade
+        if can_trade is not False:
             return []
         reason = "the gateway reports this account can no longer trade"
         return [
