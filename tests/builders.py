@@ -109,6 +109,8 @@ def trade(
     side: int = 1,
     size: int = 1,
     price: float = 100.0,
+    order_id: int | None = None,
+    commissions: float | str | None = None,
 ) -> TradeEvent:
     return TradeEvent(
         trade_id=trade_id if trade_id is not None else next(_ids),
@@ -121,7 +123,8 @@ def trade(
         fees=Decimal(str(fees)),
         pnl=None if pnl is None else Decimal(str(pnl)),
         voided=voided,
-        order_id=None,
+        order_id=order_id,
+        commissions=None if commissions is None else Decimal(str(commissions)),
     )
 
 

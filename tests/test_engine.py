@@ -290,6 +290,15 @@ def test_a_loss_that_jumps_past_the_limit_locks_without_warnings_on_top() -> Non
     assert warnings == []
 
 
+def test_a_jump_past_several_thresholds_gives_one_warning_naming_the_highest() -> None:
+    engine, _, _ = make_engine(config({"daily_realized_loss": {"limit": 500}}))
+    warnings = notices(engine, LossWarning)
+    engine.handle(trade("-420", fees="0", at=T0))  # past 50 % and 80 % at once
+    assert [w.fraction for w in warnings] == [0.8]
+    engine.handle(trade("-10", fees="0", at=T0 + timedelta(seconds=1)))
+    assert [w.fraction for w in warnings] == [0.8]  # the 50 % one is used up for the day
+
+
 def test_a_warning_exactly_at_its_threshold_fires() -> None:
     engine, _, _ = make_engine(config({"daily_realized_loss": {"limit": 100, "warn_at": [0.55]}}))
     warnings = notices(engine, LossWarning)

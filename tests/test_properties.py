@@ -4,7 +4,7 @@
 (b) while hard-locked, every position that appears or grows is closed by that very event;
 (c) nothing escapes ``handle``/``tick``, and well-formed events never hit an internal error;
 (d) the engine never adds exposure: only closes, partial closes (smaller than the position),
-    cancels and flattens leave it.
+    cancels, flattens and stops cut to what is left of their position leave it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.domain.commands import CancelOrder, CloseContract, Flatten, PartialClose
+from core.domain.commands import CancelOrder, CloseContract, Flatten, ModifyStop, PartialClose
 from core.domain.events import PositionEvent, QuoteEvent
 from core.engine.engine import Engine
 from core.engine.notices import RuleError
@@ -245,9 +245,14 @@ class Run:
     def check_commands(self) -> None:
         # (d) nothing the engine sends can add exposure
         for command in self.port.commands:
-            assert isinstance(command, CloseContract | PartialClose | CancelOrder | Flatten)
+            assert isinstance(
+                command, CloseContract | PartialClose | CancelOrder | Flatten | ModifyStop
+            )
             assert command.account_id in ACCOUNTS
             if isinstance(command, PartialClose):
+                assert command.size > 0
+            if isinstance(command, ModifyStop):  # only ever a stop cut down, never moved
+                assert command.stop_price is None and command.size is not None
                 assert command.size > 0
 
     def check_pnl(self) -> None:

@@ -46,9 +46,11 @@ class ResendGuard:
             return ("cancel", acct, command.order_id), None, self.resend_after
         if isinstance(command, Flatten):
             return ("flatten", acct), (command.contract_ids, command.order_ids), self.resend_after
-        # ModifyStop / PlaceStop: at most one stop change a second per position.
-        resize = command.size if isinstance(command, ModifyStop) else None
-        return ("stop", acct, command.contract_id), (command.stop_price, resize), self.stop_interval
+        # ModifyStop / PlaceStop: at most one change a second per stop (a new stop: per position).
+        if isinstance(command, ModifyStop):
+            key: Key = ("stop", acct, command.contract_id, command.order_id)
+            return key, (command.stop_price, command.size), self.stop_interval
+        return ("stop", acct, command.contract_id), (command.stop_price, None), self.stop_interval
 
     def recently_sent(self, command: EnforcementCommand) -> bool:
         key, signature, interval = self._key(command)

@@ -224,3 +224,31 @@ def test_last_trade_time() -> None:
     t.apply(trade("1", at=T0 - timedelta(hours=1)))
     t.apply(trade("1", at=T0 + timedelta(hours=1), account_id=OTHER_ACCOUNT))
     assert t.last_trade_time(ACCOUNT) == T0
+
+
+# --- commissions (SPEC: subtracted with fees where a trade carries them) --------------------------
+
+
+def test_commissions_count_with_fees() -> None:
+    t = tracker()
+    t.apply(trade("-49", at=T0, fees="0.36", commissions="0.25"))
+    assert t.realized(ACCOUNT, DAY) == D("-49.61")
+    assert t.day_totals(ACCOUNT, DAY).fees == D("0.61")  # every cost, shown beside gross and net
+
+
+def test_the_rest_copy_without_commissions_keeps_the_streams_commissions() -> None:
+    # Trade/search leaves commissions out: the same trade from REST is the same trade.
+    t = tracker()
+    streamed = trade("-49", at=T0, fees="0.36", commissions="0.25", trade_id=77)
+    assert t.apply(streamed) is not None
+    assert t.apply(replace(streamed, commissions=None)) is None
+    assert t.realized(ACCOUNT, DAY) == D("-49.61")
+
+
+def test_commissions_reported_later_are_counted() -> None:
+    t = tracker()
+    rest_copy = trade("-49", at=T0, fees="0.36", trade_id=78)
+    t.apply(rest_copy)
+    assert t.realized(ACCOUNT, DAY) == D("-49.36")
+    assert t.apply(replace(rest_copy, commissions=D("0.25"))) is not None
+    assert t.realized(ACCOUNT, DAY) == D("-49.61")

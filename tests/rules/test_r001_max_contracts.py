@@ -7,7 +7,7 @@ from typing import Any
 from core.domain.commands import CloseContract, PartialClose
 from core.engine.engine import Engine
 from core.engine.rules.r001_max_contracts import MaxContractsRule
-from tests.builders import ACCOUNT, ES, MES, MNQ, NQ, OTHER_ACCOUNT, config, make_engine, position
+from tests.builders import ACCOUNT, MES, MNQ, NQ, OTHER_ACCOUNT, config, make_engine, position
 from tests.rules.support import lock_of, sent
 
 RULE = "RULE-001"
