@@ -142,15 +142,42 @@ class NoStopLossGrace(RuleConfig):
     grace_seconds: int = Field(30, ge=0, title="Grace (s)")
 
 
+def _some_day(value: list[str] | None) -> list[str] | None:
+    if value is not None and not value:
+        raise ValueError("at least one day is needed")
+    return value
+
+
+def _not_empty(start: time, end: time) -> None:
+    if start == end:
+        raise ValueError("start and end are the same time: the window would be empty")
+
+
 class SessionWindow(BaseModel):
+    """One symbol's own hours. A window whose end is not after its start wraps midnight."""
+
     model_config = ConfigDict(extra="forbid")
 
     start: ClockTime = Field(title="Opens")
     end: ClockTime = Field(title="Closes")
+    days: list[Weekday] | None = Field(
+        None, title="Days", description="Empty: the same days as the main window."
+    )
+
+    _days = field_validator("days")(_some_day)
+
+    @model_validator(mode="after")
+    def _window(self) -> SessionWindow:
+        _not_empty(self.start, self.end)
+        return self
 
 
 class SessionBlockOutside(RuleConfig):
-    """RULE-009: trade only inside allowed hours; flatten at the window's end."""
+    """RULE-009: trade only inside allowed hours; flatten at the window's end.
+
+    A window whose end is not after its start wraps midnight and belongs to the day it ends:
+    17:00–16:00 Monday to Friday is the Globex week (Sunday evening is Monday's session).
+    """
 
     start: ClockTime = Field(time(8, 30), title="Opens")
     end: ClockTime = Field(time(15, 10), title="Closes")
@@ -166,17 +193,11 @@ class SessionBlockOutside(RuleConfig):
         default_factory=dict, title="Per-symbol hours", description="Overrides, e.g. ES."
     )
 
-    @field_validator("days")
-    @classmethod
-    def _some_day(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("at least one day is needed")
-        return value
+    _days = field_validator("days")(_some_day)
 
     @model_validator(mode="after")
     def _window(self) -> SessionBlockOutside:
-        if self.start == self.end:
-            raise ValueError("start and end are the same time: the window would be empty")
+        _not_empty(self.start, self.end)
         return self
 
 
