@@ -165,7 +165,7 @@ def _session(
 ) -> Direction:
     if key in ("start", "end", "days"):
         # Judged together: moving only the start past the end would wrap the window wider.
-        main = _narrower(
+        table_window = _narrower(
             _minutes(old.start, old.end, old.days), _minutes(new.start, new.end, new.days)
         )
         # A symbol with its own hours but not its own days follows the table's days.
@@ -174,7 +174,7 @@ def _session(
             for w in old.symbols.values()
             if w.days is None
         ]
-        return _together(main, *followers)
+        return _together(table_window, *followers)
     if key == "symbols" and sub is not None:
         # One symbol's own hours and days; without them it follows the main window (each judged
         # as in force: the table's days and hours are the old ones).

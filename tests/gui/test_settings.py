@@ -127,7 +127,7 @@ def test_the_editor_follows_the_field_type_and_its_bounds(qtbot: QtBot, path: Pa
     tiers = table(window, "rules.cooldown_after_loss.tiers")
     assert [c.title for c in tiers.columns] == ["Loss ($)", "Cooldown (s)"]
     hours = table(window, "rules.session_block_outside.symbols")
-    assert [c.title for c in hours.columns] == ["Symbol", "Opens", "Closes"]
+    assert [c.title for c in hours.columns] == ["Symbol", "Opens", "Closes", "Days"]
     zone = line(window, "general.timezone")
     assert zone.line.completer() is not None  # IANA names offered while typing
     # An optional number has a "(none)" step below its bound.
@@ -144,7 +144,7 @@ def test_the_window_starts_from_the_config_valid_with_nothing_to_apply(
     assert window.validate() == manager.config
     assert window.ok_button.isEnabled() and not window.apply_button.isEnabled()
     assert table(window, "rules.max_contracts_per_instrument.limits").value() == {
-        "MNQ": "4", "ES": "1"}
+        "MNQ": 4, "ES": 1}
 
 
 # --- inline validation ---------------------------------------------------------------------------
