@@ -174,7 +174,7 @@ class SessionWindow(BaseModel):
     start: ClockTime = Field(title="Opens")
     end: ClockTime = Field(title="Closes")
     days: list[Weekday] | None = Field(
-        None, title="Days", description="Empty: the same days as the main window."
+        None, title="Days", description="Left out: the same days as the main window."
     )
 
     _days = field_validator("days")(_some_day)
