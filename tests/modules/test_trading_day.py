@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.domain.trading_day import TradingCalendar, local_instant
+from tests.builders import ACCOUNT, config, make_engine, trade
+from tests.rules.support import lock_of
 
 CT = ZoneInfo("America/Chicago")
 NY = ZoneInfo("America/New_York")
@@ -314,3 +316,26 @@ def test_reconfiguring_the_reset_moves_the_trading_day_at_once() -> None:
     calendar.reconfigure(time(16, 0), "America/Chicago")
     assert calendar.trading_day(at) == date(2026, 8, 20)
     assert calendar.next_reset(at) == datetime(2026, 8, 20, 21, 0, tzinfo=UTC)
+
+
+# --- the engine's modules share the calendar's names -----------------------------------------------
+
+
+def test_a_midnight_reset_through_the_engine_pnl_lock_and_reset() -> None:
+    cfg = config({"daily_realized_loss": {"limit": 300}},
+                 general={"timezone": "America/New_York", "reset_time": "00:00"})
+    engine, clock, _ = make_engine(cfg)
+    monday = date(2026, 8, 17)
+    late_monday = datetime(2026, 8, 17, 23, 59, 59, tzinfo=NY)
+    clock.set(late_monday)
+    engine.handle(trade("-400", fees="0", at=late_monday))
+    assert engine.calendar.trading_day(late_monday) == monday
+    assert engine.pnl.realized(ACCOUNT, monday) == -400
+    lock = lock_of(engine, "RULE-003")
+    assert lock is not None and lock.until == datetime(2026, 8, 18, 0, 0, tzinfo=NY)
+    clock.set(datetime(2026, 8, 18, 0, 0, tzinfo=NY))
+    engine.tick()
+    assert lock_of(engine, "RULE-003") is None
+    assert engine.pnl.realized(ACCOUNT, engine.calendar.trading_day(clock.now())) == 0
+    record = engine.resets.record(ACCOUNT)
+    assert record is not None and record.last_reset_day == date(2026, 8, 18)
