@@ -28,7 +28,7 @@ from tests.rules.support import CHICAGO, ct, lock_of, sent
 
 RULE = "RULE-009"
 GLOBEX = {"start": "17:00", "end": "16:00"}  # days: the default, Monday to Friday
-SECOND = timedelta(seconds=1)
+EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 def globex_open(at: datetime) -> bool:
@@ -204,13 +204,39 @@ def test_fall_back_sunday_opens_at_1700_standard_time() -> None:
 
 def test_a_wrapping_window_across_spring_forward_night() -> None:
     # 22:00-03:00 Monday to Sunday: Sunday 2026-03-08 02:00-03:00 never happens on the wall.
-    night = {"start": "22:00", "end": "03:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat",
-                                                       "sun"]}
+    night = {"start": "22:00", "end": "03:00", "days": EVERY_DAY}
     assert not breached_at(datetime(2026, 3, 8, 7, 59, 59, tzinfo=UTC), **night)  # 01:59:59 CST
     assert breached_at(datetime(2026, 3, 8, 8, 0, tzinfo=UTC), **night)  # 03:00 CDT
     engine, _, _ = engine_at(datetime(2026, 3, 8, 8, 0, tzinfo=UTC), **night)
     engine.handle(position(MNQ, 1, 20000.0))
     assert locked_until(engine) == ct(2026, 3, 8, 22, 0)
+
+
+def test_a_window_ending_in_the_repeated_hour_closes_at_its_first_occurrence() -> None:
+    # 18:00-01:30 every day; on 2026-11-01 01:30 happens at 06:30 UTC (CDT) and 07:30 (CST).
+    night = {"start": "18:00", "end": "01:30", "days": EVERY_DAY}
+    assert not breached_at(datetime(2026, 11, 1, 6, 29, 59, tzinfo=UTC), **night)
+    assert breached_at(datetime(2026, 11, 1, 6, 30, tzinfo=UTC), **night)
+    assert breached_at(datetime(2026, 11, 1, 7, 10, tzinfo=UTC), **night)  # 01:10 CST: not again
+    engine, _, _ = engine_at(datetime(2026, 11, 1, 7, 10, tzinfo=UTC), **night)
+    engine.handle(position(MNQ, 1, 20000.0))
+    assert locked_until(engine) == ct(2026, 11, 1, 18, 0)
+
+
+def test_a_window_opening_in_the_repeated_hour_stays_open_through_it() -> None:
+    day = {"start": "01:30", "end": "15:00", "days": EVERY_DAY}
+    assert breached_at(datetime(2026, 11, 1, 6, 29, 59, tzinfo=UTC), **day)  # 01:29:59 CDT
+    assert not breached_at(datetime(2026, 11, 1, 6, 30, tzinfo=UTC), **day)  # 01:30 CDT
+    assert not breached_at(datetime(2026, 11, 1, 7, 10, tzinfo=UTC), **day)  # 01:10 CST
+
+
+def test_a_window_opening_in_the_spring_forward_gap_opens_at_its_end() -> None:
+    day = {"start": "02:30", "end": "15:00", "days": EVERY_DAY}
+    assert breached_at(datetime(2026, 3, 8, 7, 59, 59, tzinfo=UTC), **day)  # 01:59:59 CST
+    assert not breached_at(datetime(2026, 3, 8, 8, 0, tzinfo=UTC), **day)  # 03:00 CDT
+    engine, _, _ = engine_at(datetime(2026, 3, 8, 7, 0, tzinfo=UTC), **day)
+    engine.handle(position(MNQ, 1, 20000.0))
+    assert locked_until(engine) == datetime(2026, 3, 8, 8, 0, tzinfo=UTC)
 
 
 # --- holidays -------------------------------------------------------------------------------------

@@ -25,9 +25,15 @@ SEARCH_DAYS = 60
 
 
 class TradingWindow:
-    """One window's hours in its zone. Wall times: 17:00 is 17:00 local in summer and winter."""
+    """One window's hours in its zone, as instants per session.
 
-    __slots__ = ("start", "end", "zone", "days", "holidays", "wraps")
+    17:00 is 17:00 on the local clock in summer and in winter. An opening or closing time that
+    falls in the spring-forward gap happens at the gap's end; one in the repeated fall-back hour
+    at its first occurrence (as the daily reset does), so the repeated hour never reopens a
+    window that has closed, nor closes one that has opened.
+    """
+
+    __slots__ = ("start", "end", "zone", "days", "holidays", "wraps", "_sessions")
 
     def __init__(
         self, start: time, end: time, zone: ZoneInfo, days: frozenset[int], holidays: frozenset[date]
@@ -35,30 +41,43 @@ class TradingWindow:
         self.start, self.end, self.zone = start, end, zone
         self.days, self.holidays = days, holidays
         self.wraps = not start < end  # equal times are refused by the config
+        self._sessions: dict[date, tuple[datetime, datetime]] = {}
 
     def session_open(self, day: date) -> bool:
         """Whether the session belonging to ``day`` (the day it ends) trades at all."""
         return day.weekday() in self.days and day not in self.holidays
 
-    def contains(self, at: datetime) -> bool:
-        local = at.astimezone(self.zone)
-        t, day = local.time(), local.date()
-        if not self.wraps:
-            return self.start <= t < self.end and self.session_open(day)
-        if t >= self.start:  # the evening part: it belongs to tomorrow's session
-            return self.session_open(day + timedelta(days=1))
-        return t < self.end and self.session_open(day)
+    def session(self, day: date) -> tuple[datetime, datetime]:
+        """When the session belonging to ``day`` opens (the evening before, if it wraps) and
+        closes."""
+        bounds = self._sessions.get(day)
+        if bounds is None:
+            opens_on = day - timedelta(days=1) if self.wraps else day
+            bounds = (
+                local_instant(opens_on, self.start, self.zone),
+                local_instant(day, self.end, self.zone),
+            )
+            if len(self._sessions) > 400:  # a long-running app: keep about a year
+                self._sessions.clear()
+            self._sessions[day] = bounds
+        return bounds
 
-    def opens(self, day: date) -> datetime:
-        """When the session belonging to ``day`` opens (the evening before, if it wraps)."""
-        return local_instant(day - timedelta(days=1) if self.wraps else day, self.start, self.zone)
+    def contains(self, at: datetime) -> bool:
+        today = at.astimezone(self.zone).date()
+        # Today's session, or (wrapping) tomorrow's, which opened this evening.
+        for day in (today, today + timedelta(days=1)):
+            if self.session_open(day):
+                opens, closes = self.session(day)
+                if opens <= at < closes:
+                    return True
+        return False
 
     def next_open(self, at: datetime) -> datetime:
         """The first opening strictly after ``at``."""
         first = at.astimezone(self.zone).date()
         for offset in range(SEARCH_DAYS):
             day = first + timedelta(days=offset)
-            if self.session_open(day) and (opens := self.opens(day)) > at:
+            if self.session_open(day) and (opens := self.session(day)[0]) > at:
                 return opens
         return at + timedelta(days=1)  # no session within the search: re-checked tomorrow
 
