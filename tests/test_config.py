@@ -193,7 +193,6 @@ def test_unknown_tables_and_keys_are_named(data: dict[str, Any], key: str) -> No
     ({"general": {"accounts": ["main"]}}, "general.accounts.0"),
     (rule("session_block_outside", timezone="Chicago"), "rules.session_block_outside.timezone"),
     (rule("session_block_outside", days=[]), "rules.session_block_outside.days"),
-    (rule("session_block_outside", start="09:00", end="09:00"), "rules.session_block_outside"),
     (rule("session_block_outside", holidays=["christmas"]), "rules.session_block_outside.holidays.0"),
     (rule("symbol_blocks", symbols=["E-S"]), "rules.symbol_blocks.symbols.0"),
 ])
@@ -610,9 +609,12 @@ def test_a_symbols_own_days_are_optional_and_validated() -> None:
     assert "at least one day" in err.reason
     err = config_error(rule("session_block_outside", symbols={"ES": {**hours, "days": ["funday"]}}))
     assert err.key == "rules.session_block_outside.symbols.ES.days.0"
-    err = config_error(rule("session_block_outside", symbols={"ES": {"start": "09:00",
-                                                                     "end": "09:00"}}))
-    assert err.key == "rules.session_block_outside.symbols.ES" and "same time" in err.reason
+    # The same time twice is a 24-hour session ending then (the end is not after the start).
+    cfg = parse_config(rule("session_block_outside", start="17:00", end="17:00",
+                            symbols={"ES": {"start": "09:00", "end": "09:00"}}))
+    window = cfg.rules.session_block_outside
+    assert window.start == window.end == time(17, 0)
+    assert window.symbols["ES"].start == window.symbols["ES"].end == time(9, 0)
 
 
 def test_a_symbol_without_its_own_days_saves_without_them(tmp_path: Path) -> None:

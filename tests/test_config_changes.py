@@ -193,6 +193,12 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], dict[str, Direction]]] = [
      {R + "session_block_outside.start": T, R + "session_block_outside.end": T}),
     ({}, {R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "16:00"},
      {R + "session_block_outside.start": L, R + "session_block_outside.end": L}),
+    ({R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "16:00"},
+     {R + "session_block_outside.end": "17:00"},  # the break closed: a 24-hour session
+     {R + "session_block_outside.end": L}),
+    ({R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "17:00"},
+     {R + "session_block_outside.end": "16:00"},  # a break opened
+     {R + "session_block_outside.end": T}),
     # A symbol's own days: more days loosen, fewer tighten, dropping them follows the table's.
     ({R + "session_block_outside.symbols": {"ES": {"start": "17:00", "end": "16:00"}}},
      {R + "session_block_outside.symbols.ES": {"start": "17:00", "end": "16:00",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.config.types import (
     Amount,
@@ -161,13 +161,9 @@ def _some_day(value: list[str] | None) -> list[str] | None:
     return value
 
 
-def _not_empty(start: time, end: time) -> None:
-    if start == end:
-        raise ValueError("start and end are the same time: the window would be empty")
-
-
 class SessionWindow(BaseModel):
-    """One symbol's own hours. A window whose end is not after its start wraps midnight."""
+    """One symbol's own hours. A window whose end is not after its start wraps midnight (equal
+    times make a 24-hour session ending at that time)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -179,17 +175,13 @@ class SessionWindow(BaseModel):
 
     _days = field_validator("days")(_some_day)
 
-    @model_validator(mode="after")
-    def _window(self) -> SessionWindow:
-        _not_empty(self.start, self.end)
-        return self
-
 
 class SessionBlockOutside(RuleConfig):
     """RULE-009: trade only inside allowed hours; flatten at the window's end.
 
     A window whose end is not after its start wraps midnight and belongs to the day it ends:
-    17:00–16:00 Monday to Friday is the Globex week (Sunday evening is Monday's session).
+    17:00–16:00 Monday to Friday is the Globex week (Sunday evening is Monday's session), and
+    17:00–17:00 is a 24-hour session ending at 17:00.
     """
 
     start: ClockTime = Field(time(8, 30), title="Opens")
@@ -208,11 +200,6 @@ class SessionBlockOutside(RuleConfig):
 
     _days = field_validator("days")(_some_day)
     _one_spelling = field_validator("symbols", mode="before")(one_spelling_per_root)
-
-    @model_validator(mode="after")
-    def _window(self) -> SessionBlockOutside:
-        _not_empty(self.start, self.end)
-        return self
 
 
 class AuthLossGuard(RuleConfig):

@@ -174,6 +174,21 @@ def test_the_weekend_lock_ends_when_sunday_opens() -> None:
     assert port.commands == []
 
 
+def test_equal_open_and_close_times_are_a_24_hour_session_ending_then() -> None:
+    # 17:00-17:00 Monday to Friday: Sunday 17:00 → Friday 17:00 without a break.
+    round_the_clock = {"start": "17:00", "end": "17:00"}
+    assert breached_at(ct(2026, 8, 16, 16, 59, 59), **round_the_clock)
+    assert not breached_at(ct(2026, 8, 16, 17, 0), **round_the_clock)
+    for day in (17, 18, 19, 20):
+        assert not breached_at(ct(2026, 8, day, 16, 59, 59), **round_the_clock), day
+        assert not breached_at(ct(2026, 8, day, 17, 0), **round_the_clock), day
+    assert not breached_at(ct(2026, 8, 21, 16, 59, 59), **round_the_clock)
+    engine, _, port = engine_at(ct(2026, 8, 21, 17, 0), **round_the_clock)
+    engine.handle(position(MNQ, 1, 20000.0))
+    assert len(sent(port, RULE)) == 1
+    assert locked_until(engine) == ct(2026, 8, 23, 17, 0)
+
+
 # --- DST ------------------------------------------------------------------------------------------
 
 
