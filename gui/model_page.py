@@ -35,8 +35,15 @@ def _title(name: str, info: FieldInfo) -> str:
     return info.title or humanize(name)
 
 
+def _is_list(info: FieldInfo) -> bool:
+    kind: Any = info.annotation
+    kinds = get_args(kind) if get_origin(kind) in (typing.Union, types.UnionType) else (kind,)
+    return any(get_origin(k) is list for k in kinds)
+
+
 def _model_columns(model: type[BaseModel]) -> list[Column]:
-    return [Column(n, _title(n, f), f.description) for n, f in model.model_fields.items()]
+    return [Column(n, _title(n, f), f.description, _is_list(f))
+            for n, f in model.model_fields.items()]
 
 
 def _is_model(kind: Any) -> bool:

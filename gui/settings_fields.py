@@ -11,6 +11,7 @@ the page of a model are in :mod:`gui.model_page`; the table editor is in :mod:`g
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable, Sequence
 from datetime import time
 from typing import Any
@@ -43,6 +44,20 @@ HELP_STYLE = "color: palette(placeholder-text);"
 
 class EditorError(ValueError):
     """An editor cannot turn its text into a value (an empty or repeated table key)."""
+
+
+def typed(text: str) -> Any:
+    """Text typed in a cell or a list, read as the config file would read it: ``2`` is a whole
+    number, ``0.5`` a decimal, ``2026-12-24`` a date; anything else (a weekday, a symbol, a time
+    such as 08:30) stays text. Config values are strictly typed, so "2" would not be a count."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def split_items(text: str) -> list[Any]:
+    return [typed(item) for item in re.split(r"[,;\s]+", text) if item]
 
 
 def humanize(name: str) -> str:
@@ -268,14 +283,14 @@ class ListEditor(FieldEditor):
         self.line.setPlaceholderText("separate items with commas")
         self.line.textChanged.connect(self.changed)
 
-    def value(self) -> list[str]:
-        return [item for item in re.split(r"[,;\s]+", self.line.text()) if item]
+    def value(self) -> list[Any]:
+        return split_items(self.line.text())
 
     def set_value(self, value: Any) -> None:
         self.line.setText(", ".join(show_value(v) for v in value or []))
 
     def where(self, sub: Sequence[str | int]) -> str:
-        items = self.value()
+        items = [item for item in re.split(r"[,;\s]+", self.line.text()) if item]
         if sub and isinstance(sub[0], int) and sub[0] < len(items):
             return f"item {sub[0] + 1} ({items[sub[0]]!r})"
         return super().where(sub)

@@ -15,7 +15,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.settings_fields import EditorError, FieldEditor, boxed, button, show_value
+from gui.settings_fields import (
+    EditorError,
+    FieldEditor,
+    boxed,
+    button,
+    show_value,
+    split_items,
+    typed,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +31,13 @@ class Column:
     name: str | None  # the model field; None for a map's key or a plain map value
     title: str
     tip: str | None = None
+    listed: bool = False  # the cell holds a list, typed as "mon, tue"
+
+    def read(self, text: str) -> Any:
+        return split_items(text) if self.listed else typed(text)
+
+    def show(self, value: Any) -> str:
+        return "" if value is None else show_value(value)  # blank: the key is left out
 
 
 class TableEditor(FieldEditor):
@@ -94,12 +109,14 @@ class TableEditor(FieldEditor):
             if key.casefold() in seen:
                 raise EditorError(f"{key} is listed twice")
             seen.add(key.casefold())
-            result[key] = cells[1] if self.columns[1].name is None else self._fields(cells[1:], 1)
+            result[key] = (self.columns[1].read(cells[1]) if self.columns[1].name is None
+                           else self._fields(cells[1:], 1))
         return result
 
     def _fields(self, cells: Sequence[str], first: int = 0) -> dict[str, str]:
         columns = self.columns[first:]
-        return {c.name: text for c, text in zip(columns, cells, strict=True) if c.name and text}
+        return {c.name: c.read(text) for c, text in zip(columns, cells, strict=True)
+                if c.name and text}
 
     def set_value(self, value: Any) -> None:
         self.table.blockSignals(True)
@@ -108,11 +125,11 @@ class TableEditor(FieldEditor):
         rows: list[list[str]] = []
         if self.keyed:
             for key, item in (value or {}).items():
-                rest = [show_value(item)] if self.columns[1].name is None else [
-                    show_value(item.get(c.name)) for c in self.columns[1:]]
+                rest = [self.columns[1].show(item)] if self.columns[1].name is None else [
+                    c.show(item.get(c.name)) for c in self.columns[1:]]
                 rows.append([str(key), *rest])
         else:
-            rows = [[show_value(item.get(c.name)) for c in self.columns] for item in value or []]
+            rows = [[c.show(item.get(c.name)) for c in self.columns] for item in value or []]
         for cells in rows:
             self.add_row(cells)
 

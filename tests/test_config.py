@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +193,6 @@ def test_unknown_tables_and_keys_are_named(data: dict[str, Any], key: str) -> No
     ({"general": {"accounts": ["main"]}}, "general.accounts.0"),
     (rule("session_block_outside", timezone="Chicago"), "rules.session_block_outside.timezone"),
     (rule("session_block_outside", days=[]), "rules.session_block_outside.days"),
-    (rule("session_block_outside", start="09:00", end="09:00"), "rules.session_block_outside"),
     (rule("session_block_outside", holidays=["christmas"]), "rules.session_block_outside.holidays.0"),
     (rule("symbol_blocks", symbols=["E-S"]), "rules.symbol_blocks.symbols.0"),
 ])
@@ -374,3 +373,255 @@ def test_dump_never_writes_secrets_or_nulls() -> None:
 
 def load_config_text(text: str) -> AppConfig:
     return parse_config(tomllib.loads(text))
+
+
+# --- strict types (SPEC 3: "true is not an amount, "5" is not a count") ------------------------
+
+COUNTS = [
+    ("max_contracts", "limit"), ("max_contracts_per_instrument", "default_limit"),
+    ("trade_frequency_limit", "per_minute"), ("trade_frequency_limit", "per_hour"),
+    ("trade_frequency_limit", "per_session"), ("trade_frequency_limit", "minute_cooldown_seconds"),
+    ("trade_frequency_limit", "hour_cooldown_seconds"),
+    ("trade_frequency_limit", "session_cooldown_seconds"), ("no_stop_loss_grace", "grace_seconds"),
+    ("trade_management", "breakeven_trigger_ticks"), ("trade_management", "breakeven_offset_ticks"),
+    ("trade_management", "trail_activation_ticks"), ("trade_management", "trail_distance_ticks"),
+]
+AMOUNTS = [
+    ("daily_realized_loss", "limit"), ("daily_unrealized_loss", "limit"),
+    ("max_unrealized_profit", "target"), ("daily_realized_profit", "target"),
+]
+SWITCHES = [
+    ("max_contracts", "reduce_to_limit"), ("cooldown_after_loss", "flatten"),
+    ("session_block_outside", "respect_holidays"), ("trade_management", "breakeven"),
+    ("trade_management", "trailing"),
+    *[(table, "enabled") for table in RULE_TABLES],
+]
+
+
+@pytest.mark.parametrize(("table", "key"), COUNTS)
+@pytest.mark.parametrize("value", [True, False, "5", 5.0, 2.5, [5], {"n": 5}])
+def test_a_count_is_a_whole_number_and_nothing_else(table: str, key: str, value: Any) -> None:
+    err = config_error(rule(table, **{key: value}))
+    assert err.key == f"rules.{table}.{key}"
+    assert "whole number" in err.reason
+
+
+@pytest.mark.parametrize(("table", "key"), COUNTS)
+def test_a_count_written_as_a_whole_number_is_taken(table: str, key: str) -> None:
+    cfg = parse_config(rule(table, **{key: 7}))
+    value = getattr(getattr(cfg.rules, table), key)
+    assert value == 7 and type(value) is int
+
+
+@pytest.mark.parametrize(("table", "key"), AMOUNTS)
+@pytest.mark.parametrize("value", [True, False, "500", [500]])
+def test_an_amount_is_a_number_not_a_switch_or_text(table: str, key: str, value: Any) -> None:
+    err = config_error(rule(table, **{key: value}))
+    assert err.key == f"rules.{table}.{key}"
+    assert "number" in err.reason
+
+
+@pytest.mark.parametrize(("table", "key"), AMOUNTS)
+@pytest.mark.parametrize("value", [425, 425.5, 0.01])
+def test_an_amount_may_be_whole_or_decimal(table: str, key: str, value: float) -> None:
+    cfg = parse_config(rule(table, **{key: value}))
+    assert getattr(getattr(cfg.rules, table), key) == value
+
+
+@pytest.mark.parametrize(("table", "key"), SWITCHES)
+@pytest.mark.parametrize("value", [1, 0, "true", "yes", 1.0])
+def test_a_switch_is_true_or_false(table: str, key: str, value: Any) -> None:
+    data = {"rules": {table: {"enabled": True, key: value}}}
+    err = config_error(data)
+    assert err.key == f"rules.{table}.{key}"
+    assert "true or false" in err.reason
+
+
+def test_limit_true_in_a_file_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "[rules.daily_realized_loss]\nenabled = true\nlimit = true\n")
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    assert excinfo.value.key == "rules.daily_realized_loss.limit"
+    assert str(excinfo.value) == (
+        f"{path}: rules.daily_realized_loss.limit: expected a number such as 500 or 0.5, got true"
+    )
+
+
+def test_a_quoted_count_in_a_file_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[rules.max_contracts]\nenabled = true\nlimit = "5"\n')
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    assert excinfo.value.key == "rules.max_contracts.limit"
+    assert "whole number" in excinfo.value.reason and '"5"' in excinfo.value.reason
+
+
+def test_a_decimal_count_in_a_file_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "[rules.max_contracts]\nenabled = true\nlimit = 5.0\n")
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    assert excinfo.value.key == "rules.max_contracts.limit"
+    assert "whole number" in excinfo.value.reason and "5.0" in excinfo.value.reason
+
+
+@pytest.mark.parametrize(("data", "key"), [
+    (rule("max_contracts_per_instrument", limits={"MNQ": "2"}),
+     "rules.max_contracts_per_instrument.limits.MNQ"),
+    (rule("max_contracts_per_instrument", limits={"MNQ": 2.0}),
+     "rules.max_contracts_per_instrument.limits.MNQ"),
+    (rule("max_contracts_per_instrument", limits={"MNQ": True}),
+     "rules.max_contracts_per_instrument.limits.MNQ"),
+    (rule("cooldown_after_loss", tiers=[{"loss": 100, "seconds": 300.0}]),
+     "rules.cooldown_after_loss.tiers.0.seconds"),
+    (rule("cooldown_after_loss", tiers=[{"loss": True, "seconds": 300}]),
+     "rules.cooldown_after_loss.tiers.0.loss"),
+    (rule("daily_realized_loss", warn_at=[0.5, "0.8"]), "rules.daily_realized_loss.warn_at.1"),
+    ({"general": {"accounts": [123, 4.0]}}, "general.accounts.1"),
+    ({"general": {"accounts": [True]}}, "general.accounts.0"),
+    ({"general": {"accounts": ["123"]}}, "general.accounts.0"),
+])
+def test_strict_types_inside_maps_lists_and_tables(data: dict[str, Any], key: str) -> None:
+    err = config_error(data)
+    assert err.key == key
+    assert "expected" in err.reason
+
+
+def test_amounts_inside_lists_and_tables_may_be_whole() -> None:
+    cfg = parse_config({"rules": {
+        "cooldown_after_loss": {"enabled": True, "tiers": [{"loss": 150, "seconds": 60},
+                                                           {"loss": 99.5, "seconds": 30}]},
+    }})
+    assert [(t.loss, t.seconds) for t in cfg.rules.cooldown_after_loss.tiers] == [
+        (99.5, 30), (150, 60)]
+
+
+@pytest.mark.parametrize("holidays", [
+    [date(2026, 12, 25)],  # a TOML date
+    ["2026-12-25"],  # the ISO text a dumped config or the settings window holds
+])
+def test_holidays_accept_toml_dates_and_iso_text(holidays: list[Any]) -> None:
+    cfg = parse_config(rule("session_block_outside", holidays=holidays))
+    assert cfg.rules.session_block_outside.holidays == [date(2026, 12, 25)]
+
+
+@pytest.mark.parametrize("holiday", [
+    20261225, True, "christmas", "2026-12-32", "25/12/2026", "２０２６-１２-２５",
+    datetime(2026, 12, 25, 9, 0),  # a TOML date-time is not a whole day
+])
+def test_a_holiday_must_be_a_date(holiday: Any) -> None:
+    err = config_error(rule("session_block_outside", holidays=[holiday]))
+    assert err.key == "rules.session_block_outside.holidays.0"
+    assert "expected a date" in err.reason
+
+
+def test_toml_holidays_in_a_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[rules.session_block_outside]\nenabled = true\n"
+                           "holidays = [2026-12-25, \"2026-12-31\"]\n")
+    assert load_config(path).rules.session_block_outside.holidays == [
+        date(2026, 12, 25), date(2026, 12, 31)]
+
+
+def test_a_json_dump_validates_again_as_the_settings_window_does() -> None:
+    cfg = parse_config({
+        "general": {"accounts": [7, 2**40]},
+        "rules": {
+            "max_contracts_per_instrument": {"enabled": True, "limits": {"MNQ": 2},
+                                             "default_limit": 1},
+            "daily_realized_loss": {"enabled": True, "limit": 425, "warn_at": [0.5]},
+            "session_block_outside": {"enabled": True, "holidays": [date(2026, 12, 25)],
+                                      "symbols": {"ES": {"start": "17:00", "end": "16:00",
+                                                         "days": ["mon"]}}},
+        },
+    })
+    data = cfg.model_dump(mode="json")
+    assert data["rules"]["session_block_outside"]["holidays"] == ["2026-12-25"]
+    assert AppConfig.model_validate(data) == cfg
+    assert AppConfig.model_validate(default_config().model_dump(mode="json")) == default_config()
+
+
+# --- symbol roots ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("data", "key", "names"), [
+    (rule("max_contracts_per_instrument", limits={"MNQ": 2, "mnq": 3}),
+     "rules.max_contracts_per_instrument.limits", ["'MNQ'", "'mnq'"]),
+    (rule("max_contracts_per_instrument", limits={"Es": 1, "MNQ": 2, "eS": 1}),
+     "rules.max_contracts_per_instrument.limits", ["'Es'", "'eS'"]),
+    (rule("session_block_outside", symbols={"ES": {"start": "08:30", "end": "15:00"},
+                                            " es": {"start": "08:30", "end": "15:00"}}),
+     "rules.session_block_outside.symbols", ["'ES'", "' es'"]),
+])
+def test_two_keys_differing_only_in_case_are_an_error_naming_both(
+    data: dict[str, Any], key: str, names: list[str]
+) -> None:
+    err = config_error(data)
+    assert err.key == key
+    for name in names:
+        assert name in err.reason
+    assert "same symbol root" in err.reason
+
+
+def test_keys_differing_only_in_case_in_a_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[rules.max_contracts_per_instrument]\nenabled = true\n"
+                           "[rules.max_contracts_per_instrument.limits]\nMNQ = 2\nmnq = 3\n")
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    assert excinfo.value.key == "rules.max_contracts_per_instrument.limits"
+    assert "'MNQ'" in excinfo.value.reason and "'mnq'" in excinfo.value.reason
+
+
+@pytest.mark.parametrize("root", [
+    "ＭＮＱ",  # full-width letters
+    "MNQ\u200b",  # a zero-width space
+    "\u0395S",  # a Greek capital epsilon that looks like E
+    "MNÖ", "M-Q", "",
+])
+def test_roots_outside_ascii_letters_and_digits_are_refused(root: str) -> None:
+    err = config_error(rule("symbol_blocks", symbols=[root]))
+    assert err.key == "rules.symbol_blocks.symbols.0"
+    assert "not a symbol root" in err.reason
+    err = config_error(rule("max_contracts_per_instrument", limits={root: 1}))
+    assert err.key.startswith("rules.max_contracts_per_instrument.limits")
+
+
+def test_roots_in_any_case_mean_the_same_root() -> None:
+    cfg = parse_config({"rules": {
+        "max_contracts_per_instrument": {"enabled": True, "limits": {"mNq": 2}},
+        "symbol_blocks": {"enabled": True, "symbols": ["es"]},
+        "session_block_outside": {"enabled": True,
+                                  "symbols": {"Es": {"start": "08:30", "end": "15:00"}}},
+    }})
+    assert cfg.rules.max_contracts_per_instrument.limits == {"MNQ": 2}
+    assert cfg.rules.symbol_blocks.symbols == ["ES"]
+    assert list(cfg.rules.session_block_outside.symbols) == ["ES"]
+
+
+# --- a symbol's own trading days ----------------------------------------------------------------
+
+
+def test_a_symbols_own_days_are_optional_and_validated() -> None:
+    hours = {"start": "17:00", "end": "16:00"}
+    cfg = parse_config(rule("session_block_outside", symbols={
+        "ES": hours, "NQ": {**hours, "days": ["Sunday", "mon"]}}))
+    symbols = cfg.rules.session_block_outside.symbols
+    assert symbols["ES"].days is None and symbols["NQ"].days == ["sun", "mon"]
+    err = config_error(rule("session_block_outside", symbols={"ES": {**hours, "days": []}}))
+    assert err.key == "rules.session_block_outside.symbols.ES.days"
+    assert "at least one day" in err.reason
+    err = config_error(rule("session_block_outside", symbols={"ES": {**hours, "days": ["funday"]}}))
+    assert err.key == "rules.session_block_outside.symbols.ES.days.0"
+    # The same time twice is a 24-hour session ending then (the end is not after the start).
+    cfg = parse_config(rule("session_block_outside", start="17:00", end="17:00",
+                            symbols={"ES": {"start": "09:00", "end": "09:00"}}))
+    window = cfg.rules.session_block_outside
+    assert window.start == window.end == time(17, 0)
+    assert window.symbols["ES"].start == window.symbols["ES"].end == time(9, 0)
+
+
+def test_a_symbol_without_its_own_days_saves_without_them(tmp_path: Path) -> None:
+    cfg = parse_config(rule("session_block_outside", symbols={
+        "ES": {"start": "17:00", "end": "16:00"}}))
+    text = dump_config(cfg)
+    assert "days" not in tomllib.loads(text)["rules"]["session_block_outside"]["symbols"]["ES"]
+    path = tmp_path / "config.toml"
+    save_config(cfg, path)
+    assert load_config(path) == cfg

@@ -176,6 +176,65 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], dict[str, Direction]]] = [
     ({R + "session_block_outside.symbols": {"ES": {"start": "09:00", "end": "15:00"}}},
      {R + "session_block_outside.symbols.ES": None},  # back to the wider main window
      {R + "session_block_outside.symbols.ES": L}),
+    # A window that wraps midnight belongs to the day it ends: 17:00-16:00 Monday to Friday
+    # runs Sunday 17:00 → Friday 16:00, so Sunday evening alone is inside it.
+    ({R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "16:00"},
+     {R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "23:59",
+      R + "session_block_outside.days": ["sun"]},
+     {R + "session_block_outside.end": T, R + "session_block_outside.days": T}),
+    ({R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "16:00"},
+     {R + "session_block_outside.days": ["mon", "tue", "wed", "thu"]},  # drops Thu 17:00-Fri 16:00
+     {R + "session_block_outside.days": T}),
+    ({R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "16:00"},
+     {R + "session_block_outside.days": ["tue", "wed", "thu", "fri", "sat"]},  # Fri evening added
+     {R + "session_block_outside.days": L}),
+    ({R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "16:00"},
+     {R + "session_block_outside.start": "08:30", R + "session_block_outside.end": "15:10"},
+     {R + "session_block_outside.start": T, R + "session_block_outside.end": T}),
+    ({}, {R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "16:00"},
+     {R + "session_block_outside.start": L, R + "session_block_outside.end": L}),
+    ({R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "16:00"},
+     {R + "session_block_outside.end": "17:00"},  # the break closed: a 24-hour session
+     {R + "session_block_outside.end": L}),
+    ({R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "17:00"},
+     {R + "session_block_outside.end": "16:00"},  # a break opened
+     {R + "session_block_outside.end": T}),
+    # A symbol's own days: more days loosen, fewer tighten, dropping them follows the table's.
+    ({R + "session_block_outside.symbols": {"ES": {"start": "17:00", "end": "16:00"}}},
+     {R + "session_block_outside.symbols.ES": {"start": "17:00", "end": "16:00",
+                                               "days": ["mon", "tue", "wed", "thu"]}},
+     {R + "session_block_outside.symbols.ES": T}),
+    ({R + "session_block_outside.symbols": {"ES": {"start": "17:00", "end": "16:00"}}},
+     {R + "session_block_outside.symbols.ES": {"start": "17:00", "end": "16:00",
+                                               "days": ["mon", "tue", "wed", "thu", "fri", "sun"]}},
+     {R + "session_block_outside.symbols.ES": L}),
+    ({R + "session_block_outside.symbols": {"ES": {"start": "17:00", "end": "16:00",
+                                                   "days": ["mon"]}}},
+     {R + "session_block_outside.symbols.ES": {"start": "17:00", "end": "16:00"}},  # → mon-fri
+     {R + "session_block_outside.symbols.ES": L}),
+    ({R + "session_block_outside.days": ["mon", "tue"],
+      R + "session_block_outside.symbols": {"ES": {"start": "17:00", "end": "16:00"}}},
+     {R + "session_block_outside.symbols.ES": {"start": "17:00", "end": "16:00",
+                                               "days": ["mon", "tue", "wed"]}},
+     {R + "session_block_outside.symbols.ES": L}),  # judged against the table's days in force
+    ({R + "session_block_outside.days": ["mon", "tue", "wed"],
+      R + "session_block_outside.symbols": {"ES": {"start": "17:00", "end": "16:00"}}},
+     {R + "session_block_outside.symbols.ES": {"start": "17:00", "end": "16:00",
+                                               "days": ["mon", "tue"]}},
+     {R + "session_block_outside.symbols.ES": T}),
+    # The table's days move a symbol that has its own hours but not its own days: Monday's
+    # Globex session moved to Sunday evening is narrower, but ES's 08:30-15:10 moves to Sunday.
+    ({R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "16:00",
+      R + "session_block_outside.days": ["mon"],
+      R + "session_block_outside.symbols": {"ES": {"start": "08:30", "end": "15:10"}}},
+     {R + "session_block_outside.start": "18:00", R + "session_block_outside.end": "23:00",
+      R + "session_block_outside.days": ["sun"]},
+     {R + "session_block_outside.start": L, R + "session_block_outside.end": L,
+      R + "session_block_outside.days": L}),
+    ({R + "session_block_outside.start": "17:00", R + "session_block_outside.end": "16:00",
+      R + "session_block_outside.symbols": {"ES": {"start": "08:30", "end": "15:10"}}},
+     {R + "session_block_outside.days": ["mon", "tue", "wed", "thu"]},  # ES loses Friday too
+     {R + "session_block_outside.days": T}),
     ({}, {R + "symbol_blocks.symbols": ["CL"]}, {R + "symbol_blocks.symbols": T}),
     ({R + "symbol_blocks.symbols": ["CL", "ES"]}, {R + "symbol_blocks.symbols": ["ES"]},
      {R + "symbol_blocks.symbols": L}),

@@ -134,18 +134,18 @@ def _per_instrument(key: str, old: MaxContractsPerInstrument, o: Any, n: Any) ->
     return L
 
 
+WEEK = 7 * 1440
+
+
 def _minutes(start: Any, end: Any, days: list[str]) -> frozenset[int]:
-    """The minutes of the week a window allows; a window past midnight belongs to its first day."""
+    """The minutes of the week a window allows. A window that wraps midnight belongs to the day
+    it ends (17:00–16:00 on Monday runs from Sunday 17:00), as RULE-009 reads it."""
     s, e = start.hour * 60 + start.minute, end.hour * 60 + end.minute
     allowed: set[int] = set()
     for day in days:
         base = WEEKDAYS.index(day) * 1440
-        if s < e:
-            allowed.update(range(base + s, base + e))
-        else:
-            allowed.update(range(base + s, base + 1440))
-            nxt = (WEEKDAYS.index(day) + 1) % 7 * 1440
-            allowed.update(range(nxt, nxt + e))
+        first = base + s if s < e else base - 1440 + s  # a wrapping window opened the day before
+        allowed.update(minute % WEEK for minute in range(first, base + e))
     return frozenset(allowed)
 
 
@@ -153,19 +153,36 @@ def _narrower(old: frozenset[int], new: frozenset[int]) -> Direction:
     return N if new == old else (T if new <= old else L)
 
 
+def _together(*directions: Direction) -> Direction:
+    """Several windows judged as one change: tighter only if none of them widens."""
+    if L in directions:
+        return L
+    return T if T in directions else N
+
+
 def _session(
     key: str, sub: str | None, old: SessionBlockOutside, new: SessionBlockOutside
 ) -> Direction:
     if key in ("start", "end", "days"):
         # Judged together: moving only the start past the end would wrap the window wider.
-        return _narrower(
+        table_window = _narrower(
             _minutes(old.start, old.end, old.days), _minutes(new.start, new.end, new.days)
         )
+        # A symbol with its own hours but not its own days follows the table's days.
+        followers = [
+            _narrower(_minutes(w.start, w.end, old.days), _minutes(w.start, w.end, new.days))
+            for w in old.symbols.values()
+            if w.days is None
+        ]
+        return _together(table_window, *followers)
     if key == "symbols" and sub is not None:
-        # One symbol's own hours; without them it follows the main window (judged as in force).
+        # One symbol's own hours and days; without them it follows the main window (each judged
+        # as in force: the table's days and hours are the old ones).
         def window(cfg: SessionBlockOutside) -> frozenset[int]:
             own = cfg.symbols.get(sub)
-            return _minutes(own.start, own.end, old.days) if own else main
+            if own is None:
+                return main
+            return _minutes(own.start, own.end, old.days if own.days is None else own.days)
 
         main = _minutes(old.start, old.end, old.days)
         return _narrower(window(old), window(new))

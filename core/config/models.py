@@ -7,7 +7,7 @@ from datetime import time
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.config.rules import RulesConfig
-from core.config.types import ClockTime, TimezoneName
+from core.config.types import ClockTime, Count, TimezoneName
 
 
 class _Strict(BaseModel):
@@ -40,7 +40,7 @@ class GeneralConfig(_Strict):
     data_dir: str = Field(
         "", title="Data folder", description="Empty: the platform's user data folder."
     )
-    accounts: list[int] = Field(
+    accounts: list[Count] = Field(
         default_factory=list,
         title="Protected accounts",
         description="Account ids to protect; empty protects every active account.",

@@ -6,31 +6,42 @@ A table left out of the file means the rule is off.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.config.types import ClockTime, SymbolRoot, TimezoneName, Weekday
+from core.config.types import (
+    Amount,
+    CalendarDate,
+    ClockTime,
+    Count,
+    OptionalCount,
+    Switch,
+    SymbolRoot,
+    TimezoneName,
+    Weekday,
+    one_spelling_per_root,
+)
 
 
 class RuleConfig(BaseModel):
     # allow_inf_nan=False: `limit = inf` would switch a loss limit off while it says enabled.
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
-    enabled: bool = Field(title="Enabled")
+    enabled: Switch = Field(title="Enabled")
 
 
 class MaxContracts(RuleConfig):
     """RULE-001: a cap on the contracts open across the whole account."""
 
-    limit: int = Field(5, ge=0, title="Contract limit", description="Breach above this many.")
+    limit: Count = Field(5, ge=0, title="Contract limit", description="Breach above this many.")
     count_type: Literal["net", "gross"] = Field(
         "net",
         title="Count",
         description="net = |longs − shorts|; gross = longs + shorts.",
     )
-    reduce_to_limit: bool = Field(
+    reduce_to_limit: Switch = Field(
         True,
         title="Reduce to the limit",
         description="On: partially close the newest position back to the limit. "
@@ -41,10 +52,10 @@ class MaxContracts(RuleConfig):
 class MaxContractsPerInstrument(RuleConfig):
     """RULE-002: a cap per symbol root (all expiries of MNQ count together)."""
 
-    limits: dict[SymbolRoot, int] = Field(
+    limits: dict[SymbolRoot, Count] = Field(
         default_factory=dict, title="Limits", description="Symbol root → contracts, e.g. MNQ = 2."
     )
-    default_limit: int | None = Field(
+    default_limit: OptionalCount = Field(
         None, ge=0, title="Default limit", description="For symbols not listed; empty = see below."
     )
     unknown_symbol: Literal["block", "allow"] = Field(
@@ -52,6 +63,8 @@ class MaxContractsPerInstrument(RuleConfig):
         title="Unlisted symbols",
         description="With no default limit: block closes any position in an unlisted symbol.",
     )
+
+    _one_spelling = field_validator("limits", mode="before")(one_spelling_per_root)
 
     @field_validator("limits")
     @classmethod
@@ -65,8 +78,8 @@ class MaxContractsPerInstrument(RuleConfig):
 class DailyRealizedLoss(RuleConfig):
     """RULE-003: stop for the day at a net realized loss."""
 
-    limit: float = Field(500.0, gt=0, title="Loss limit ($)", description="500 stops at −$500.")
-    warn_at: list[float] = Field(
+    limit: Amount = Field(500.0, gt=0, title="Loss limit ($)", description="500 stops at −$500.")
+    warn_at: list[Amount] = Field(
         default_factory=lambda: [0.5, 0.8],
         title="Warn at",
         description="Fractions of the limit that raise a warning once per trading day.",
@@ -84,7 +97,7 @@ class DailyRealizedLoss(RuleConfig):
 class DailyUnrealizedLoss(RuleConfig):
     """RULE-004: close a position (or everything) at an open loss."""
 
-    limit: float = Field(300.0, gt=0, title="Open-loss limit ($)")
+    limit: Amount = Field(300.0, gt=0, title="Open-loss limit ($)")
     scope: Literal["position", "account"] = Field(
         "position", title="Scope", description="position: each position; account: their sum."
     )
@@ -93,26 +106,26 @@ class DailyUnrealizedLoss(RuleConfig):
 class MaxUnrealizedProfit(RuleConfig):
     """RULE-005: take the open profit at a target."""
 
-    target: float = Field(1000.0, gt=0, title="Open-profit target ($)")
+    target: Amount = Field(1000.0, gt=0, title="Open-profit target ($)")
     scope: Literal["position", "account"] = Field("position", title="Scope")
 
 
 class TradeFrequencyLimit(RuleConfig):
     """RULE-006: a cooldown after too many entries. An entry is a fill that opens or adds."""
 
-    per_minute: int = Field(3, ge=1, title="Per minute", description="Breach above this many.")
-    per_hour: int = Field(10, ge=1, title="Per hour")
-    per_session: int = Field(50, ge=1, title="Per trading day")
-    minute_cooldown_seconds: int = Field(60, ge=1, title="Cooldown after the minute limit (s)")
-    hour_cooldown_seconds: int = Field(1800, ge=1, title="Cooldown after the hour limit (s)")
-    session_cooldown_seconds: int = Field(3600, ge=1, title="Cooldown after the day limit (s)")
+    per_minute: Count = Field(3, ge=1, title="Per minute", description="Breach above this many.")
+    per_hour: Count = Field(10, ge=1, title="Per hour")
+    per_session: Count = Field(50, ge=1, title="Per trading day")
+    minute_cooldown_seconds: Count = Field(60, ge=1, title="Cooldown after the minute limit (s)")
+    hour_cooldown_seconds: Count = Field(1800, ge=1, title="Cooldown after the hour limit (s)")
+    session_cooldown_seconds: Count = Field(3600, ge=1, title="Cooldown after the day limit (s)")
 
 
 class LossTier(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    loss: float = Field(gt=0, title="Loss ($)", description="A closing trade losing this much…")
-    seconds: int = Field(gt=0, title="Cooldown (s)", description="…starts this long a cooldown.")
+    loss: Amount = Field(gt=0, title="Loss ($)", description="A closing trade losing this much…")
+    seconds: Count = Field(gt=0, title="Cooldown (s)", description="…starts this long a cooldown.")
 
 
 class CooldownAfterLoss(RuleConfig):
@@ -126,7 +139,7 @@ class CooldownAfterLoss(RuleConfig):
         ],
         title="Tiers",
     )
-    flatten: bool = Field(False, title="Also flatten", description="Close everything too.")
+    flatten: Switch = Field(False, title="Also flatten", description="Close everything too.")
 
     @field_validator("tiers")
     @classmethod
@@ -139,18 +152,37 @@ class CooldownAfterLoss(RuleConfig):
 class NoStopLossGrace(RuleConfig):
     """RULE-008: every position needs a protective stop within a grace period."""
 
-    grace_seconds: int = Field(30, ge=0, title="Grace (s)")
+    grace_seconds: Count = Field(30, ge=0, title="Grace (s)")
+
+
+def _some_day(value: list[str] | None) -> list[str] | None:
+    if value is not None and not value:
+        raise ValueError("at least one day is needed")
+    return value
 
 
 class SessionWindow(BaseModel):
+    """One symbol's own hours. A window whose end is not after its start wraps midnight (equal
+    times make a 24-hour session ending at that time)."""
+
     model_config = ConfigDict(extra="forbid")
 
     start: ClockTime = Field(title="Opens")
     end: ClockTime = Field(title="Closes")
+    days: list[Weekday] | None = Field(
+        None, title="Days", description="Left out: the same days as the main window."
+    )
+
+    _days = field_validator("days")(_some_day)
 
 
 class SessionBlockOutside(RuleConfig):
-    """RULE-009: trade only inside allowed hours; flatten at the window's end."""
+    """RULE-009: trade only inside allowed hours; flatten at the window's end.
+
+    A window whose end is not after its start wraps midnight and belongs to the day it ends:
+    17:00–16:00 Monday to Friday is the Globex week (Sunday evening is Monday's session), and
+    17:00–17:00 is a 24-hour session ending at 17:00.
+    """
 
     start: ClockTime = Field(time(8, 30), title="Opens")
     end: ClockTime = Field(time(15, 10), title="Closes")
@@ -158,26 +190,16 @@ class SessionBlockOutside(RuleConfig):
     days: list[Weekday] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], title="Days"
     )
-    respect_holidays: bool = Field(
+    respect_holidays: Switch = Field(
         True, title="Closed on holidays", description="Use the holiday calendar in resources/."
     )
-    holidays: list[date] = Field(default_factory=list, title="Extra holidays")
+    holidays: list[CalendarDate] = Field(default_factory=list, title="Extra holidays")
     symbols: dict[SymbolRoot, SessionWindow] = Field(
         default_factory=dict, title="Per-symbol hours", description="Overrides, e.g. ES."
     )
 
-    @field_validator("days")
-    @classmethod
-    def _some_day(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("at least one day is needed")
-        return value
-
-    @model_validator(mode="after")
-    def _window(self) -> SessionBlockOutside:
-        if self.start == self.end:
-            raise ValueError("start and end are the same time: the window would be empty")
-        return self
+    _days = field_validator("days")(_some_day)
+    _one_spelling = field_validator("symbols", mode="before")(one_spelling_per_root)
 
 
 class AuthLossGuard(RuleConfig):
@@ -193,18 +215,18 @@ class SymbolBlocks(RuleConfig):
 class TradeManagement(RuleConfig):
     """RULE-012: move stops to breakeven and trail them. Only ever tightens a stop."""
 
-    breakeven: bool = Field(True, title="Breakeven")
-    breakeven_trigger_ticks: int = Field(10, ge=1, title="Breakeven after (ticks)")
-    breakeven_offset_ticks: int = Field(0, ge=0, title="Breakeven offset (ticks)")
-    trailing: bool = Field(False, title="Trailing stop")
-    trail_activation_ticks: int = Field(20, ge=1, title="Trail after (ticks)")
-    trail_distance_ticks: int = Field(10, ge=1, title="Trail distance (ticks)")
+    breakeven: Switch = Field(True, title="Breakeven")
+    breakeven_trigger_ticks: Count = Field(10, ge=1, title="Breakeven after (ticks)")
+    breakeven_offset_ticks: Count = Field(0, ge=0, title="Breakeven offset (ticks)")
+    trailing: Switch = Field(False, title="Trailing stop")
+    trail_activation_ticks: Count = Field(20, ge=1, title="Trail after (ticks)")
+    trail_distance_ticks: Count = Field(10, ge=1, title="Trail distance (ticks)")
 
 
 class DailyRealizedProfit(RuleConfig):
     """RULE-013: stop for the day at a net realized profit target."""
 
-    target: float = Field(1000.0, gt=0, title="Profit target ($)")
+    target: Amount = Field(1000.0, gt=0, title="Profit target ($)")
 
 
 class RulesConfig(BaseModel):

@@ -127,7 +127,7 @@ def test_the_editor_follows_the_field_type_and_its_bounds(qtbot: QtBot, path: Pa
     tiers = table(window, "rules.cooldown_after_loss.tiers")
     assert [c.title for c in tiers.columns] == ["Loss ($)", "Cooldown (s)"]
     hours = table(window, "rules.session_block_outside.symbols")
-    assert [c.title for c in hours.columns] == ["Symbol", "Opens", "Closes"]
+    assert [c.title for c in hours.columns] == ["Symbol", "Opens", "Closes", "Days"]
     zone = line(window, "general.timezone")
     assert zone.line.completer() is not None  # IANA names offered while typing
     # An optional number has a "(none)" step below its bound.
@@ -144,7 +144,7 @@ def test_the_window_starts_from_the_config_valid_with_nothing_to_apply(
     assert window.validate() == manager.config
     assert window.ok_button.isEnabled() and not window.apply_button.isEnabled()
     assert table(window, "rules.max_contracts_per_instrument.limits").value() == {
-        "MNQ": "4", "ES": "1"}
+        "MNQ": 4, "ES": 1}
 
 
 # --- inline validation ---------------------------------------------------------------------------
@@ -227,16 +227,16 @@ def test_fixing_the_value_clears_the_error_and_enables_ok(qtbot: QtBot, path: Pa
     assert window.page_list.item(0).text() == "General"
 
 
-def test_an_error_naming_the_whole_table_shows_on_its_page(qtbot: QtBot, path: Path) -> None:
+def test_equal_open_and_close_times_are_a_24_hour_window(qtbot: QtBot, path: Path) -> None:
+    # SPEC 3, RULE-009: a window whose end is not after its start wraps midnight, so the same
+    # time twice is a whole day ending at that time, not an error.
     window, _ = open_window(qtbot, path)
     opens = window.editors["rules.session_block_outside.start"]
     assert isinstance(opens, TimeEditor)
-    opens.edit.setTime(QTime(15, 10))  # the same as the close: an empty window
+    opens.edit.setTime(QTime(15, 10))  # the same as the close
     page = window.pages["rules.session_block_outside"]
-    assert not page.error_label.isHidden()
-    assert "Session block outside" in page.error_label.text()
-    assert "the same time" in page.error_label.text()
-    assert not window.ok_button.isEnabled()
+    assert page.error_label.isHidden() and window.problems == {}
+    assert window.ok_button.isEnabled()
 
 
 # --- applying: tighten now, loosen at the reset, the password -----------------------------------

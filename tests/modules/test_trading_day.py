@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.domain.trading_day import TradingCalendar, local_instant
+from tests.builders import ACCOUNT, config, make_engine, trade
+from tests.rules.support import lock_of
 
 CT = ZoneInfo("America/Chicago")
 NY = ZoneInfo("America/New_York")
@@ -150,50 +152,152 @@ def test_every_hour_across_both_changes_is_inside_its_bounds(cal: TradingCalenda
             assert cal.next_reset(at) == end
 
 
-# --- a reset time inside the DST gap --------------------------------------------------------------
+# --- a reset time inside the DST gap or the repeated hour -------------------------------------------
 
 
-def test_local_instant_in_gap_lands_after_the_gap() -> None:
+def test_local_instant_in_gap_is_the_gap_end() -> None:
+    # SPEC: a reset time in the spring-forward gap happens at the gap's end: 03:00 CDT.
     instant = local_instant(date(2026, 3, 8), time(2, 30), CT)
-    gap_end = utc(2026, 3, 8, 8, 0)  # 03:00 CDT
-    assert instant >= gap_end
-    assert instant - gap_end < timedelta(hours=1)
-    local = instant.astimezone(CT)
-    assert local.date() == date(2026, 3, 8) and local.hour == 3
+    assert instant == utc(2026, 3, 8, 8, 0)
+    assert instant.astimezone(CT).replace(tzinfo=None) == datetime(2026, 3, 8, 3, 0)
+    # Any wall time inside the gap lands on the same instant; 03:00 itself is real.
+    assert local_instant(date(2026, 3, 8), time(2, 0), CT) == instant
+    assert local_instant(date(2026, 3, 8), time(2, 59), CT) == instant
+    assert local_instant(date(2026, 3, 8), time(3, 0), CT) == instant
+    assert local_instant(date(2026, 3, 8), time(1, 59), CT) == utc(2026, 3, 8, 7, 59)
 
 
-def test_reset_time_in_gap_does_not_crash() -> None:
+def test_local_instant_in_the_repeated_hour_is_its_first_occurrence() -> None:
+    # 2026-11-01 01:30 happens at 06:30 UTC (CDT) and again at 07:30 UTC (CST).
+    assert local_instant(date(2026, 11, 1), time(1, 30), CT) == utc(2026, 11, 1, 6, 30)
+    assert local_instant(date(2026, 11, 1), time(1, 0), CT) == utc(2026, 11, 1, 6, 0)
+    assert local_instant(date(2026, 11, 1), time(2, 0), CT) == utc(2026, 11, 1, 8, 0)
+
+
+def test_a_reset_in_the_gap_happens_at_the_gap_end() -> None:
     cal = TradingCalendar(time(2, 30), CT)
     end = cal.day_end(date(2026, 3, 8))
-    assert end >= utc(2026, 3, 8, 8, 0)
+    assert end == utc(2026, 3, 8, 8, 0)  # 03:00 CDT, not 03:30
     start, _ = cal.bounds(date(2026, 3, 8))
     assert start == utc(2026, 3, 7, 8, 30)  # 02:30 CST the day before
-    # Times on either side of the moved reset are named consistently with its instant.
-    assert cal.trading_day(end - timedelta(seconds=1)) == date(2026, 3, 8)
+    assert end - start == timedelta(hours=23, minutes=30)
+    # One second either side of the moved reset, and at it.
+    assert cal.trading_day(end - timedelta(seconds=1)) == date(2026, 3, 8)  # 01:59:59 CST
     assert cal.trading_day(end) == date(2026, 3, 9)
-    assert cal.trading_day(utc(2026, 3, 8, 8, 15)) == date(2026, 3, 8)  # 03:15 CDT
+    assert cal.trading_day(end + timedelta(seconds=1)) == date(2026, 3, 9)
+    assert cal.trading_day(utc(2026, 3, 8, 8, 15)) == date(2026, 3, 9)  # 03:15 CDT: after it
     assert cal.next_reset(utc(2026, 3, 8, 7, 0)) == end
+    assert cal.next_reset(end) == utc(2026, 3, 9, 7, 30)  # 02:30 CDT: back on the wall time
     for step in range(0, 48 * 4):
         at = utc(2026, 3, 7, 0, 0) + timedelta(minutes=15 * step)
         start, end_ = cal.bounds(cal.trading_day(at))
         assert start <= at < end_
 
 
+def test_a_reset_in_the_repeated_hour_happens_at_its_first_occurrence() -> None:
+    cal = TradingCalendar(time(1, 30), CT)
+    end = cal.day_end(date(2026, 11, 1))
+    assert end == utc(2026, 11, 1, 6, 30)  # 01:30 CDT, the first of the two
+    assert cal.trading_day(end - timedelta(seconds=1)) == date(2026, 11, 1)
+    assert cal.trading_day(end) == date(2026, 11, 2)
+    # The second 01:30 (CST) is an hour into the new day, not another reset.
+    second = utc(2026, 11, 1, 7, 30)
+    assert cal.trading_day(second - timedelta(seconds=1)) == date(2026, 11, 2)
+    assert cal.trading_day(second) == date(2026, 11, 2)
+    assert cal.trading_day(second + timedelta(seconds=1)) == date(2026, 11, 2)
+    assert cal.next_reset(second) == utc(2026, 11, 2, 7, 30)  # 01:30 CST the next day
+    assert cal.bounds(date(2026, 11, 2)) == (end, utc(2026, 11, 2, 7, 30))
+
+
+# --- a reset at midnight ----------------------------------------------------------------------------
+
+
+def test_a_midnight_reset_names_the_day_by_the_date_it_runs_on() -> None:
+    # SPEC: 00:00 reset: Mon 00:00 → Tue 00:00 is Monday. 2026-08-17 is a Monday.
+    cal = TradingCalendar(time(0, 0), "America/New_York")
+    assert cal.zone == NY
+    monday = date(2026, 8, 17)
+    assert cal.bounds(monday) == (utc(2026, 8, 17, 4, 0), utc(2026, 8, 18, 4, 0))  # EDT
+    mon_0000 = datetime(2026, 8, 17, 0, 0, tzinfo=NY)
+    tue_0000 = datetime(2026, 8, 18, 0, 0, tzinfo=NY)
+    second = timedelta(seconds=1)
+    assert cal.trading_day(mon_0000 - second) == date(2026, 8, 16)  # Sunday 23:59:59
+    assert cal.trading_day(mon_0000) == monday
+    assert cal.trading_day(mon_0000 + second) == monday
+    assert cal.trading_day(datetime(2026, 8, 17, 12, 0, tzinfo=NY)) == monday
+    assert cal.trading_day(tue_0000 - second) == monday
+    assert cal.trading_day(tue_0000) == date(2026, 8, 18)
+    assert cal.next_reset(mon_0000) == tue_0000
+    assert cal.next_reset(tue_0000 - second) == tue_0000
+    # Winter: midnight EST is 05:00 UTC.
+    assert cal.day_end(date(2026, 11, 30)) == utc(2026, 12, 1, 5, 0)
+    # Sunday 2026-03-08 is 23 hours long in New York; the Saturday before is whole.
+    assert cal.bounds(date(2026, 3, 8)) == (utc(2026, 3, 8, 5, 0), utc(2026, 3, 9, 4, 0))
+    assert cal.bounds(date(2026, 3, 7)) == (utc(2026, 3, 7, 5, 0), utc(2026, 3, 8, 5, 0))
+
+
+def test_a_midnight_reset_in_a_zone_whose_clocks_change_at_midnight() -> None:
+    # Havana springs from 00:00 to 01:00 on 2026-03-08 and falls from 01:00 back to 00:00 on
+    # 2026-11-01. The Saturday ends when Sunday's missing midnight would be: at the gap's end.
+    havana = ZoneInfo("America/Havana")
+    cal = TradingCalendar(time(0, 0), havana)
+    saturday_end = cal.day_end(date(2026, 3, 7))
+    assert saturday_end == utc(2026, 3, 8, 5, 0)
+    assert saturday_end.astimezone(havana).replace(tzinfo=None) == datetime(2026, 3, 8, 1, 0)
+    assert cal.trading_day(saturday_end - timedelta(seconds=1)) == date(2026, 3, 7)
+    assert cal.trading_day(saturday_end) == date(2026, 3, 8)
+    # The repeated hour 00:00–01:00 on 2026-11-01: the reset is its first midnight.
+    sunday_start = cal.day_start(date(2026, 11, 1))
+    assert sunday_start == utc(2026, 11, 1, 4, 0)
+    assert cal.trading_day(sunday_start - timedelta(seconds=1)) == date(2026, 10, 31)
+    assert cal.trading_day(utc(2026, 11, 1, 5, 0)) == date(2026, 11, 1)  # the second midnight
+    assert cal.day_end(date(2026, 11, 1)) - sunday_start == timedelta(hours=25)
+
+
+ZONES_AND_RESETS = [
+    (zone, reset)
+    for zone in ("America/Chicago", "America/New_York", "America/Havana")
+    for reset in (time(0, 0), time(0, 30), time(2, 30), time(17, 0))
+    # Havana's 00:30 falls in a gap that starts at midnight: see the test after this one.
+    if (zone, reset) != ("America/Havana", time(0, 30))
+]
+
+
+@pytest.mark.parametrize(("zone", "reset"), ZONES_AND_RESETS)
+def test_every_day_is_named_by_the_date_of_its_last_instant(zone: str, reset: time) -> None:
+    cal = TradingCalendar(reset, zone)
+    tz = ZoneInfo(zone)
+    for first in (utc(2026, 3, 5, 0, 0), utc(2026, 10, 29, 0, 0)):
+        for step in range(0, 6 * 24 * 4):
+            at = first + timedelta(minutes=15 * step)
+            day = cal.trading_day(at)
+            start, end = cal.bounds(day)
+            assert start <= at < end, (at, day)
+            assert (end - timedelta(microseconds=1)).astimezone(tz).date() == day, (at, day)
+            assert cal.next_reset(at) == end
+
+
+def test_a_reset_moved_past_midnight_by_a_gap_keeps_its_own_date() -> None:
+    # Havana's 00:30 does not exist on 2026-03-08 (00:00 → 01:00): that reset happens at 01:00.
+    # Its last instant before is Saturday 23:59:59, but Saturday is already the day that ended
+    # at Saturday 00:30; two days cannot share a name, so this one keeps the reset's date.
+    cal = TradingCalendar(time(0, 30), "America/Havana")
+    assert cal.day_end(date(2026, 3, 7)) == utc(2026, 3, 7, 5, 30)
+    assert cal.day_end(date(2026, 3, 8)) == utc(2026, 3, 8, 5, 0)
+    assert cal.trading_day(utc(2026, 3, 8, 4, 59, 59)) == date(2026, 3, 8)
+    assert cal.trading_day(utc(2026, 3, 8, 5, 0)) == date(2026, 3, 9)
+
+
 # --- another zone and reset ----------------------------------------------------------------------
 
 
-def test_new_york_midnight_reset() -> None:
-    cal = TradingCalendar(time(0, 0), "America/New_York")
-    assert cal.zone == NY
-    # The day that ends at midnight EDT on the 19th (04:00 UTC) is named the 19th.
-    assert cal.day_end(date(2026, 8, 19)) == utc(2026, 8, 19, 4, 0)
-    assert cal.trading_day(utc(2026, 8, 19, 3, 59, 59)) == date(2026, 8, 19)
-    assert cal.trading_day(utc(2026, 8, 19, 4, 0)) == date(2026, 8, 20)
-    assert cal.next_reset(utc(2026, 8, 19, 3, 0)) == utc(2026, 8, 19, 4, 0)
-    # Winter: midnight EST is 05:00 UTC.
-    assert cal.day_end(date(2026, 12, 1)) == utc(2026, 12, 1, 5, 0)
-    # New York changed clocks on the same Sundays as Chicago.
-    start, end = cal.bounds(date(2026, 3, 9))
+def test_new_york_evening_reset_names_the_day_by_its_end_date() -> None:
+    cal = TradingCalendar(time(18, 0), "America/New_York")
+    # The day that ends at 18:00 EDT on the 19th (22:00 UTC) is named the 19th.
+    assert cal.day_end(date(2026, 8, 19)) == utc(2026, 8, 19, 22, 0)
+    assert cal.trading_day(utc(2026, 8, 19, 21, 59, 59)) == date(2026, 8, 19)
+    assert cal.trading_day(utc(2026, 8, 19, 22, 0)) == date(2026, 8, 20)
+    start, end = cal.bounds(date(2026, 3, 8))
     assert end - start == timedelta(hours=23)
 
 
@@ -212,3 +316,26 @@ def test_reconfiguring_the_reset_moves_the_trading_day_at_once() -> None:
     calendar.reconfigure(time(16, 0), "America/Chicago")
     assert calendar.trading_day(at) == date(2026, 8, 20)
     assert calendar.next_reset(at) == datetime(2026, 8, 20, 21, 0, tzinfo=UTC)
+
+
+# --- the engine's modules share the calendar's names -----------------------------------------------
+
+
+def test_a_midnight_reset_through_the_engine_pnl_lock_and_reset() -> None:
+    cfg = config({"daily_realized_loss": {"limit": 300}},
+                 general={"timezone": "America/New_York", "reset_time": "00:00"})
+    engine, clock, _ = make_engine(cfg)
+    monday = date(2026, 8, 17)
+    late_monday = datetime(2026, 8, 17, 23, 59, 59, tzinfo=NY)
+    clock.set(late_monday)
+    engine.handle(trade("-400", fees="0", at=late_monday))
+    assert engine.calendar.trading_day(late_monday) == monday
+    assert engine.pnl.realized(ACCOUNT, monday) == -400
+    lock = lock_of(engine, "RULE-003")
+    assert lock is not None and lock.until == datetime(2026, 8, 18, 0, 0, tzinfo=NY)
+    clock.set(datetime(2026, 8, 18, 0, 0, tzinfo=NY))
+    engine.tick()
+    assert lock_of(engine, "RULE-003") is None
+    assert engine.pnl.realized(ACCOUNT, engine.calendar.trading_day(clock.now())) == 0
+    record = engine.resets.record(ACCOUNT)
+    assert record is not None and record.last_reset_day == date(2026, 8, 18)

@@ -2,6 +2,7 @@
 
 Default window: 08:30–15:10 America/Chicago, Monday to Friday, closed on holidays.
 2026-08-19 is a Wednesday; 2026-08-21 a Friday; 2026-09-07 (Labor Day) a Monday.
+Windows that wrap midnight (the Globex week) are in test_r009_globex_week.py.
 """
 
 from __future__ import annotations
@@ -194,15 +195,20 @@ def test_a_window_wrapping_midnight_closes_at_its_end_and_reopens_that_evening()
     assert locked_until(engine) == ct(2026, 8, 18, 18, 0)
 
 
-def test_a_wrapping_window_belongs_to_the_day_it_opens() -> None:
+def test_a_wrapping_window_belongs_to_the_day_it_ends() -> None:
+    # 18:00-02:00 Monday to Friday: Sunday 18:00 → Monday 02:00 is Monday's session, and
+    # Friday 18:00 → Saturday 02:00 is Saturday's, so it is closed.
     night = {"start": "18:00", "end": "02:00"}
-    engine, _, port = engine_at(ct(2026, 8, 22, 1, 0), **night)  # Saturday 01:00: Friday's
-    engine.handle(position(MNQ, 1, 20000.0))
-    assert port.commands == []
-    engine, _, port = engine_at(ct(2026, 8, 24, 1, 0), **night)  # Monday 01:00: Sunday's
-    engine.handle(position(MNQ, 1, 20000.0))
-    assert len(sent(port, RULE)) == 1
-    assert locked_until(engine) == ct(2026, 8, 24, 18, 0)
+    for open_at in (ct(2026, 8, 23, 18, 0), ct(2026, 8, 24, 1, 59, 59), ct(2026, 8, 21, 1, 0)):
+        engine, _, port = engine_at(open_at, **night)
+        engine.handle(position(MNQ, 1, 20000.0))
+        assert port.commands == [], open_at
+    for closed_at in (ct(2026, 8, 23, 17, 59, 59), ct(2026, 8, 21, 18, 0), ct(2026, 8, 22, 1, 0)):
+        engine, _, port = engine_at(closed_at, **night)
+        engine.handle(position(MNQ, 1, 20000.0))
+        assert len(sent(port, RULE)) == 1, closed_at
+        assert locked_until(engine) == ct(2026, 8, 23, 18, 0), closed_at  # Sunday evening
+    assert "Sun 18:00" in sent(port, RULE)[0].reason
 
 
 def test_the_lock_until_the_next_opening_is_dst_correct() -> None:

@@ -2,9 +2,15 @@
 
 The working stop itself remembers the best level reached, so no high-water mark is kept:
 a stop is moved only when the newly wanted level is at least one tick tighter.
+
+Breakeven is the average price rounded to the tick on the side that cannot lose (up for a
+long, down for a short) before the offset is applied: an average of 20000.125 from two fills
+puts a long's breakeven stop at 20000.25, never at 20000.00 where it would lose.
 """
 
 from __future__ import annotations
+
+import math
 
 from core.config.rules import TradeManagement
 from core.domain.commands import ModifyStop, PlaceStop
@@ -48,6 +54,21 @@ def closing_stop(account: AccountMirror, position: Position) -> tuple[OrderEvent
     return best, waiting
 
 
+# How far a price may sit from the tick grid and still count as on it: float division of a
+# tick price (20000.25 / 0.25, 1.1 / 0.1) is not always exact.
+ON_GRID = 1e-6
+
+
+def breakeven_stop(average_price: float, tick: float, direction: int, offset_ticks: int) -> float:
+    """The breakeven stop: the average on the tick that cannot lose, then ``offset_ticks`` of
+    profit beyond it (``direction`` is 1 for a long, -1 for a short)."""
+    ticks = average_price / tick
+    on_tick = round(ticks)
+    if abs(ticks - on_tick) > ON_GRID:
+        on_tick = math.ceil(ticks) if direction > 0 else math.floor(ticks)
+    return round((on_tick + direction * offset_ticks) * tick, 10)
+
+
 class TradeManagementRule(Rule[TradeManagement]):
     rule_id = "RULE-012"
     key = "trade_management"
@@ -71,15 +92,17 @@ class TradeManagementRule(Rule[TradeManagement]):
         wanted: float | None = None
         why = ""
         if cfg.breakeven and profit_ticks >= cfg.breakeven_trigger_ticks - EPSILON:
-            wanted = position.average_price + direction * cfg.breakeven_offset_ticks * tick
+            wanted = breakeven_stop(
+                position.average_price, tick, direction, cfg.breakeven_offset_ticks
+            )
             why = "breakeven"
         if cfg.trailing and profit_ticks >= cfg.trail_activation_ticks - EPSILON:
             trail = mark - direction * cfg.trail_distance_ticks * tick
+            trail = round(round(trail / tick) * tick, 10)  # a mid price may sit between ticks
             if wanted is None or (trail - wanted) * direction > 0:
                 wanted, why = trail, "trailing"
         if wanted is None:
             return []
-        wanted = round(round(wanted / tick) * tick, 10)
         if (mark - wanted) * direction <= 0:
             return []  # a stop at or through the market would fill at once
         symbol = ctx.symbol(position.contract_id)
