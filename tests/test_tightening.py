@@ -73,3 +73,14 @@ def test_an_unchanged_config_judges_nothing_again() -> None:
     port.clear()
     engine.apply_config(config(ACCOUNT_LOSS))
     assert port.commands == []
+
+
+def test_newly_enabled_trading_hours_flatten_a_position_held_outside_them() -> None:
+    from tests.rules.support import ct
+
+    engine, clock, port = make_engine(config())
+    clock.set(ct(2026, 8, 19, 16, 30))  # after the default 15:10 close
+    engine.handle(position(MNQ, 1, 20000.0))
+    engine.apply_config(config({"session_block_outside": {}}))
+    assert [type(c) for c in port.commands] == [Flatten]
+    assert engine.lockouts.hard_lock(26282486, clock.now()) is not None

@@ -204,10 +204,13 @@ class Engine:
             if mark is None or not holders:
                 return
             now = self.clock.now()
+            rules = self._by_kind.get(kind)
+            if not rules:
+                return
             for account_id in tuple(holders):
                 if self.protected is None or account_id in self.protected:
                     try:
-                        self._evaluate(account_id, event, kind, now, started)
+                        self._judge(account_id, event, rules, now, started)
                     except Exception:  # one account's failure must not skip the next one
                         log.exception("quote %r could not be judged for %s", event, account_id)
             return
@@ -256,7 +259,9 @@ class Engine:
         else:
             log.warning("unknown event type %s dropped", kind.__name__)
             return
-        self._evaluate(account_id, event, kind, now, started, upkeep)
+        rules = self._by_kind.get(kind)
+        if rules or upkeep:
+            self._judge(account_id, event, rules or (), now, started, upkeep)
 
     def tick(self) -> None:
         """About once a second: timers, lock expiry, daily resets, time-driven rules, batches."""
@@ -277,7 +282,7 @@ class Engine:
                         else sweep_hard_lock(account, self.lockouts, now)
                     )
                     try:
-                        self._evaluate(account_id, tick, ClockTick, now, started, sweep)
+                        self._judge(account_id, tick, self._by_kind.get(ClockTick, ()), now, started, sweep)
                     except Exception:  # one account's failure must not skip the next one
                         log.exception("clock tick could not be judged for %s", account_id)
             self.resend.prune()
@@ -327,14 +332,6 @@ class Engine:
             ctx.now = now
         return ctx
 
-    def _evaluate(
-        self, account_id: int, event: Any, kind: type, now: datetime, started: float,
-        upkeep: list[EnforcementCommand] | None = None,
-    ) -> None:
-        rules = self._by_kind.get(kind)
-        if rules or upkeep:
-            self._judge(account_id, event, rules or (), now, started, upkeep)
-
     def _judge(
         self, account_id: int, event: Any, rules: Iterable[Rule[Any]], now: datetime,
         started: float, upkeep: list[EnforcementCommand] | None = None,
@@ -342,7 +339,7 @@ class Engine:
         """Every rule runs; every lock any breach asks for is set; the commands of all of them
         (and the gate's) are merged so each contract is closed and each order cancelled once."""
         ctx = self.context(account_id, now)
-        commands = list(upkeep) if upkeep else []
+        commands = upkeep or []
         for rule in rules:
             try:
                 breaches = rule.evaluate(ctx, event)

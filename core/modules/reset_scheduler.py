@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from core.domain.trading_day import TradingCalendar
@@ -31,7 +31,10 @@ class ResetScheduler:
 
     def restore(self, records: Iterable[ResetRecord]) -> None:
         for record in records:
-            self._records[record.account_id] = record
+            # Name the day again from its end instant: a record written under an older naming
+            # (a 00:00 reset once named its day one late) must not skip or repeat a reset.
+            day = self.calendar.trading_day(record.next_reset_at - timedelta(microseconds=1))
+            self._records[record.account_id] = replace(record, last_reset_day=day)
 
     def record(self, account_id: int) -> ResetRecord | None:
         return self._records.get(account_id)

@@ -339,3 +339,21 @@ def test_a_midnight_reset_through_the_engine_pnl_lock_and_reset() -> None:
     assert engine.pnl.realized(ACCOUNT, engine.calendar.trading_day(clock.now())) == 0
     record = engine.resets.record(ACCOUNT)
     assert record is not None and record.last_reset_day == date(2026, 8, 18)
+
+
+def test_a_reset_record_written_under_the_old_midnight_naming_runs_no_extra_reset() -> None:
+    """Before the SPEC settled it, a 00:00 reset named its day one late. A record on file from
+    then names the day again from its end instant, so the next start neither skips nor repeats
+    a reset."""
+    from core.modules.reset_scheduler import ResetRecord, ResetScheduler
+
+    zone = ZoneInfo("America/New_York")
+    calendar = TradingCalendar(time(0, 0), zone)
+    monday_end = datetime(2026, 8, 18, 0, 0, tzinfo=zone).astimezone(UTC)  # Tue 00:00
+    old = ResetRecord(1, date(2026, 8, 18), monday_end, "00:00", "America/New_York")  # "Tuesday"
+    scheduler = ResetScheduler(calendar)
+    scheduler.restore([old])
+    record = scheduler.record(1)
+    assert record is not None and record.last_reset_day == date(2026, 8, 17)  # Monday
+    assert scheduler.due(monday_end - timedelta(minutes=1)) == []
+    assert scheduler.due(monday_end) == [1]

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from core.config.rules import SessionBlockOutside
 from core.config.types import WEEKDAYS
-from core.domain.events import ClockTick, PositionEvent
+from core.domain.events import ClockTick, PositionEvent, Recheck
 from core.domain.trading_day import local_instant
 from core.engine.rules.base import Breach, LockRequest, Rule, RuleContext
 from core.modules.lockouts import LockKind
@@ -85,7 +85,7 @@ class TradingWindow:
 class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
     rule_id = "RULE-009"
     key = "session_block_outside"
-    watches = frozenset({PositionEvent, ClockTick})
+    watches = frozenset({PositionEvent, ClockTick, Recheck})
 
     def __init__(self, config: SessionBlockOutside) -> None:
         super().__init__(config)
@@ -110,8 +110,8 @@ class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
     def _symbol_window(self, ctx: RuleContext, contract_id: str) -> TradingWindow:
         return self.window(ctx, ctx.contracts.matches(contract_id, self._listed))
 
-    def evaluate(self, ctx: RuleContext, event: PositionEvent | ClockTick) -> list[Breach]:
-        if isinstance(event, ClockTick):
+    def evaluate(self, ctx: RuleContext, event: PositionEvent | ClockTick | Recheck) -> list[Breach]:
+        if isinstance(event, ClockTick | Recheck):
             contracts = list(ctx.account.positions)
         else:
             contracts = [event.contract_id] if event.contract_id in ctx.account.positions else []
