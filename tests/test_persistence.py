@@ -78,7 +78,7 @@ def test_the_schema_version_is_recorded_once(path: Path) -> None:
     Database(path).dispose()
     Database(path).dispose()
     assert rows(path, "SELECT version FROM schema_version") == [(schema.SCHEMA_VERSION,)]
-    assert schema.SCHEMA_VERSION == 2
+    assert schema.SCHEMA_VERSION == 3
     tables = {name for (name,) in rows(path, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert set(schema.metadata.tables) <= tables
 
@@ -106,7 +106,7 @@ def test_an_older_schema_is_backed_up_then_upgraded_in_place(path: Path) -> None
     assert rows(backup, "SELECT version FROM schema_version") == [(1,)]
     assert rows(backup, "SELECT reason FROM symbol_lockouts") == [("kept",)]
     # Upgraded in place: the data is still there, trades gained their commissions column.
-    assert rows(path, "SELECT max(version) FROM schema_version") == [(2,)]
+    assert rows(path, "SELECT max(version) FROM schema_version") == [(schema.SCHEMA_VERSION,)]
     assert rows(path, "SELECT reason FROM symbol_lockouts") == [("kept",)]
     assert rows(path, "SELECT trade_id, fees, commissions FROM trade_history") == [(7, "0.36", None)]
 

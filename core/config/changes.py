@@ -63,7 +63,11 @@ def _show(value: Any) -> str:
 T, L, N = Direction.TIGHTENS, Direction.LOOSENS, Direction.NEUTRAL
 INF = float("inf")
 # Entries of these maps are judged one by one (adding an MNQ limit is not changing ES's).
-MAP_FIELDS = {("max_contracts_per_instrument", "limits"), ("session_block_outside", "symbols")}
+MAP_FIELDS = {
+    ("max_contracts_per_instrument", "limits"),
+    ("session_block_outside", "symbols"),
+    ("firm_close", "symbols"),
+}
 
 
 def _compare(old: float, new: float, tighter_when_lower: bool = True) -> Direction:
@@ -95,6 +99,9 @@ HIGHER = {
     "trade_frequency_limit.minute_cooldown_seconds", "trade_frequency_limit.hour_cooldown_seconds",
     "trade_frequency_limit.session_cooldown_seconds",
     "trade_management.breakeven_offset_ticks",  # the stop locks in more profit
+    "max_loss_guard.buffer", "max_loss_guard.buffer_share",  # acting further from the floor
+    "firm_close.flatten_minutes_before",
+    "firm_close.reopen",  # no new entries for longer
 }
 SWITCHES = {
     "cooldown_after_loss.flatten", "session_block_outside.respect_holidays",
@@ -110,6 +117,11 @@ SIMPLE: dict[str, Callable[[Any, Any], Direction]] = {
     "daily_realized_loss.warn_at": _superset,
     "session_block_outside.holidays": _superset,
     "symbol_blocks.symbols": _superset,
+    "max_loss_guard.warn_at": _superset,
+    "firm_close.close": _compare,  # an earlier close: flat sooner
+    # an earlier close for a product, or a product added to the list, is flat sooner
+    "firm_close.symbols": lambda o, n: L if n is None else (T if o is None else _compare(o, n)),
+    "firm_close.timezone": lambda o, n: L,
     # no clear direction: neither scope contains the other; another zone moves the window
     "daily_unrealized_loss.scope": lambda o, n: L,
     "max_unrealized_profit.scope": lambda o, n: L,
@@ -258,6 +270,53 @@ def _leaves(prefix: str, table: str, old: BaseModel, new: BaseModel) -> list[Lea
     return out
 
 
+def _plan_direction(o: Any, n: Any) -> Direction:
+    # Another plan has other limits (a bigger size loosens them); only gaining a plan where
+    # there was none adds protection.
+    return T if o == "none" and n != "none" else L
+
+
+def _floor_direction(o: Any, n: Any) -> Direction:
+    # A higher typed floor acts sooner; a lower one, or none (the app's own), may act later.
+    if o is not None and n is not None:
+        return _compare(o, n, tighter_when_lower=False)
+    return L
+
+
+def _account_changes(old: AppConfig, new: AppConfig) -> list[Change]:
+    """Per account: its plan, its typed-in floor, and its effective rules (the shared tables
+    with its own over them), each judged like the shared ones."""
+    changes: list[Change] = []
+    for acct in sorted(set(old.accounts) | set(new.accounts), key=int):
+        o_acct, n_acct = old.accounts.get(acct), new.accounts.get(acct)
+        o_plan = o_acct.plan if o_acct else "auto"
+        n_plan = n_acct.plan if n_acct else "auto"
+        if o_plan != n_plan:
+            changes.append(Change(f"accounts.{acct}.plan", o_plan, n_plan, _plan_direction(o_plan, n_plan)))
+        o_floor = o_acct.mll_floor if o_acct else None
+        n_floor = n_acct.mll_floor if n_acct else None
+        if o_floor != n_floor:
+            changes.append(
+                Change(f"accounts.{acct}.mll_floor", o_floor, n_floor, _floor_direction(o_floor, n_floor))
+            )
+        o_rules, n_rules = old.rules_for(int(acct)), new.rules_for(int(acct))
+        for table in type(o_rules).model_fields:
+            o_rule: RuleConfig = getattr(o_rules, table)
+            n_rule: RuleConfig = getattr(n_rules, table)
+            # A change of the shared table shows under [rules]; here only what the account's
+            # own tables make different.
+            if o_rule == n_rule or (
+                getattr(old.rules, table) != getattr(new.rules, table)
+                and o_rule == getattr(old.rules, table) and n_rule == getattr(new.rules, table)
+            ):
+                continue
+            changes += [
+                Change(key, o, n, _rule_direction(table, name, sub, o_rule, n_rule, o, n))
+                for key, name, sub, o, n in _leaves(f"accounts.{acct}.{table}", table, o_rule, n_rule)
+            ]
+    return changes
+
+
 def classify(old: AppConfig, new: AppConfig) -> list[Change]:
     """Every changed key and what it does to the protection in force, in file order."""
     changes = [
@@ -277,7 +336,11 @@ def classify(old: AppConfig, new: AppConfig) -> list[Change]:
             Change(key, o, n, _rule_direction(table, name, sub, o_rule, n_rule, o, n))
             for key, name, sub, o, n in _leaves(f"rules.{table}", table, o_rule, n_rule)
         ]
-    return changes
+    changes += [
+        Change(key, o, n, N)  # a warning threshold: nothing enforced changes
+        for key, _, _, o, n in _leaves("topstep", "topstep", old.topstep, new.topstep)
+    ]
+    return changes + _account_changes(old, new)
 
 
 def _with(config: AppConfig, changes: list[Change]) -> AppConfig:
@@ -286,9 +349,10 @@ def _with(config: AppConfig, changes: list[Change]) -> AppConfig:
         *parents, last = change.key.split(".")
         node = data
         for part in parents:
-            node = node[part]
-        if change.new is None and tuple(parents[1:]) in MAP_FIELDS:
-            node.pop(last, None)  # a removed map entry
+            node = node.setdefault(part, {})  # an account or its table not written yet
+        table_path = tuple(parents[-2:]) if parents[:1] == ["accounts"] else tuple(parents[1:])
+        if change.new is None and (table_path in MAP_FIELDS or last in ("mll_floor",)):
+            node.pop(last, None)  # a removed map entry, or a typed-in floor taken away
         else:
             node[last] = change.new
     return AppConfig.model_validate(data)

@@ -1,4 +1,4 @@
-"""Top-level config: gateway, general, rules."""
+"""Top-level config: gateway, general, the shared rules, and rules per account."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from datetime import time
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.config.accounts import AccountConfig, AccountKey, effective_rules
 from core.config.rules import RulesConfig
-from core.config.types import ClockTime, Count, TimezoneName
+from core.config.types import Amount, ClockTime, Count, TimezoneName
 
 
 class _Strict(BaseModel):
@@ -47,7 +48,30 @@ class GeneralConfig(_Strict):
     )
 
 
+class TopstepConfig(_Strict):
+    """What the app shows about the Topstep account beyond the rules."""
+
+    consistency_warning: Amount = Field(
+        0.0, ge=0, lt=1, title="Consistency warning",
+        description="Warn when the best day is more than this share of the total profit "
+        "(0.4 = 40 %; 0 = off). Topstep's own number is unconfirmed.",
+    )
+
+
 class AppConfig(_Strict):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     general: GeneralConfig = Field(default_factory=GeneralConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    topstep: TopstepConfig = Field(default_factory=TopstepConfig)
+    accounts: dict[AccountKey, AccountConfig] = Field(
+        default_factory=dict,
+        title="Accounts",
+        description="Per account: its Topstep plan, and rule tables that replace the shared ones.",
+    )
+
+    def account(self, account_id: int) -> AccountConfig | None:
+        return self.accounts.get(str(account_id))
+
+    def rules_for(self, account_id: int) -> RulesConfig:
+        """The rules that protect ``account_id``: the shared tables, with its own over them."""
+        return effective_rules(self.rules, self.account(account_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.config.types import (
     Amount,
@@ -229,6 +229,71 @@ class DailyRealizedProfit(RuleConfig):
     target: Amount = Field(1000.0, gt=0, title="Profit target ($)")
 
 
+# --- the Topstep account itself (SPEC section 6): act only on accounts with a plan ---------------
+
+
+class MaxLossGuard(RuleConfig):
+    """RULE-014: flatten and lock for the day before equity reaches the Maximum Loss Limit."""
+
+    buffer: Amount = Field(
+        250.0, ge=0, title="Buffer ($)",
+        description="Act when equity is this close to the MLL floor (fills slip: never 0).",
+    )
+    buffer_share: Amount = Field(
+        0.0, ge=0, lt=1, title="Buffer as a share of the MLL",
+        description="0.1 = 10 % of the MLL amount; 0 = off. The larger of the two buffers wins.",
+    )
+    warn_at: list[Amount] = Field(
+        default_factory=lambda: [1000.0, 500.0],
+        title="Warn at ($ from the floor)",
+        description="Warnings as the distance to the floor falls to these amounts.",
+    )
+
+    @field_validator("warn_at")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        for amount in value:
+            if amount <= 0:
+                raise ValueError(f"each warning distance must be above 0, got {amount}")
+        return sorted(set(value), reverse=True)
+
+    def buffer_for(self, mll_amount: float) -> float:
+        return max(self.buffer, self.buffer_share * mll_amount)
+
+
+class PlanPositionSize(RuleConfig):
+    """RULE-015: no more contracts than the plan (or its scaling tier) allows; micros count at
+    the plan's ratio."""
+
+
+class FirmClose(RuleConfig):
+    """RULE-016: flat before the firm's close, and no new entries until the next session opens."""
+
+    close: ClockTime = Field(time(15, 10), title="Firm close", description="Topstep: 15:10 CT.")
+    flatten_minutes_before: Amount = Field(
+        2.0, ge=0, le=120, title="Flatten this many minutes before",
+        description="Topstep's desk starts at 15:08 CT: flatten before it does.",
+    )
+    reopen: ClockTime = Field(time(17, 0), title="Next session opens")
+    timezone: TimezoneName = Field("America/Chicago", title="Timezone")
+    symbols: dict[SymbolRoot, ClockTime] = Field(
+        default_factory=lambda: {
+            "ZC": time(13, 20), "ZW": time(13, 20), "ZS": time(13, 20), "ZM": time(13, 20),
+            "ZL": time(13, 20), "HE": time(13, 5), "LE": time(13, 5),
+        },
+        title="Earlier closes",
+        description="Products that close before the firm's close (grains, livestock).",
+    )
+
+    _one_spelling = field_validator("symbols", mode="before")(one_spelling_per_root)
+
+    @model_validator(mode="after")
+    def _before_close(self) -> FirmClose:
+        if self.reopen == self.close:
+            raise ValueError("the next session cannot open at the close")
+        return self
+
+
 class RulesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -265,3 +330,9 @@ class RulesConfig(BaseModel):
     daily_realized_profit: DailyRealizedProfit = Field(
         default_factory=lambda: DailyRealizedProfit(enabled=False)
     )
+    max_loss_guard: MaxLossGuard = Field(default_factory=lambda: MaxLossGuard(enabled=False))
+    plan_position_size: PlanPositionSize = Field(
+        default_factory=lambda: PlanPositionSize(enabled=False)
+    )
+    firm_close: FirmClose = Field(default_factory=lambda: FirmClose(enabled=False))
+

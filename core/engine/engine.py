@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.config.models import AppConfig
+from core.config.plans import PlanError, PlanTable, load_plan_table
 from core.domain.bus import EventBus
 from core.domain.clock import Clock
 from core.domain.commands import EnforcementCommand, EnforcementPort
@@ -31,6 +32,7 @@ from core.domain.events import (
     TradeEvent,
 )
 from core.domain.trading_day import TradingCalendar
+from core.engine.account_plans import AccountPlans
 from core.engine.dispatch import CommandDispatcher
 from core.engine.gate import LockoutGate
 from core.engine.housekeeping import orphan_stops, stops_follow, sweep_hard_lock
@@ -40,18 +42,22 @@ from core.engine.merge import merge_commands
 from core.engine.notices import (
     BreachDetected,
     DailyReset,
+    LimitWarning,
     LossWarning,
     RealizedPnlChanged,
     RereadNeeded,
     RuleError,
 )
 from core.engine.resend_guard import ResendGuard
-from core.engine.rules import Rule, RuleContext, build_rules
+from core.engine.restore import KEEP_PNL_DAYS, restore_state
+from core.engine.rulebook import RuleBook, changed_tables
+from core.engine.rules import Breach, Rule, RuleContext
 from core.engine.rules.r010_auth_loss_guard import AuthLossGuardRule
 from core.modules.contracts import ContractCache
 from core.modules.enforcement_log import EnforcementLog
 from core.modules.lockouts import LockoutManager
 from core.modules.mirror import PositionsMirror
+from core.modules.mll_tracker import MllTracker
 from core.modules.pnl_tracker import PnlTracker, PnlUpdate
 from core.modules.quotes import QuoteBook
 from core.modules.reset_scheduler import ResetScheduler
@@ -66,9 +72,14 @@ log = logging.getLogger(__name__)
 # The executor retries on its own; this only stops a quote storm from repeating a close.
 RESEND_AFTER = 2.0
 STOP_MODIFY_INTERVAL = 1.0
-KEEP_PNL_DAYS = 3
-# Judged from the restored P&L at once after a restart, before the gateway answers.
-DAILY_LIMIT_TABLES = ("daily_realized_loss", "daily_realized_profit")
+
+
+def _plan_table() -> PlanTable:
+    try:
+        return load_plan_table()
+    except PlanError as exc:
+        log.error("%s: no Topstep plan is known, so no account guard acts", exc)
+        return PlanTable()
 
 
 class Engine:
@@ -104,6 +115,9 @@ class Engine:
         )
         self.locks = LockKeeper(self.lockouts, self.timers, self.mirror, self.bus, clock)
         self.warnings = LossWarnings()
+        self.mll = MllTracker(store)
+        self.plans = AccountPlans(_plan_table(), self.mll, config)
+        self._warned: set[tuple[int, str, float, date]] = set()
         self.apply_config(config)
 
     @property
@@ -127,25 +141,26 @@ class Engine:
         if (general.reset_time, general.timezone) != (self.calendar.reset_time, self.calendar.zone.key):
             self.calendar.reconfigure(general.reset_time, general.timezone)
         self.protected: set[int] | None = set(general.accounts) or None
-        self.rules: list[Rule[Any]] = build_rules(config.rules)
-        self._by_kind: dict[type, list[Rule[Any]]] = {}
-        for rule in self.rules:
-            for kind in rule.watches:
-                self._by_kind.setdefault(kind, []).append(rule)
-        self._release_unblocked_symbols(self.mirror.accounts)
+        self.rulebook = RuleBook(config)
+        self.plans.config = config
+        self.release_unblocked_symbols(self.mirror.accounts)
         if old is not None:
-            changed = frozenset(
-                key for key in type(config.rules).model_fields
-                if getattr(config.rules, key) != getattr(old.rules, key)
-                and getattr(config.rules, key).enabled
-            )
-            if changed:
-                for account_id in sorted(set(self.mirror.accounts) | self.pnl.accounts()):
+            for account_id in sorted(set(self.mirror.accounts) | self.pnl.accounts()):
+                changed = changed_tables(old, config, account_id)
+                if changed:
                     self.recheck(account_id, only=changed, tightened=changed)
 
-    def _release_unblocked_symbols(self, account_ids: Iterable[int]) -> None:
-        cfg = self.config.rules.symbol_blocks
-        self.locks.release_unblocked_symbols(account_ids, set(cfg.symbols) if cfg.enabled else set())
+    @property
+    def rules(self) -> list[Rule[Any]]:
+        """The shared rule set (an account with its own tables has its own: ``rulebook``)."""
+        return self.rulebook.shared
+
+    def release_unblocked_symbols(self, account_ids: Iterable[int]) -> None:
+        for account_id in list(account_ids):
+            cfg = self.config.rules_for(account_id).symbol_blocks
+            self.locks.release_unblocked_symbols(
+                (account_id,), set(cfg.symbols) if cfg.enabled else set()
+            )
 
     def is_protected(self, account_id: int) -> bool:
         return self.protected is None or account_id in self.protected
@@ -154,35 +169,7 @@ class Engine:
 
     def restore(self) -> None:
         """Load state in SPEC order: lockouts, daily P&L, contracts, resets, trade counts, mirror."""
-        if self.store is None:
-            return
-        now = self.clock.now()
-        locks, symbol_locks = self.store.load_locks()
-        self.lockouts.restore(locks, symbol_locks)
-        for lock in locks:
-            self.locks.arm_expiry(lock, now)
-        today = self.calendar.trading_day(now)
-        trades = self.store.load_trades(today - timedelta(days=KEEP_PNL_DAYS))
-        self.pnl.restore(trades)
-        for account_id in {t.account_id for t in trades}:
-            # Warnings already given before the restart are not given again.
-            self.warnings.passed(
-                self.config.rules.daily_realized_loss, account_id, today, self.pnl.realized(account_id, today)
-            )
-        self.contracts.restore(self.store.load_contracts())
-        self.resets.restore(self.store.load_resets())
-        for account_id in self.resets.due(now):
-            log.info("account %s missed its daily reset while stopped: running it now", account_id)
-            self._run_reset(account_id, now)
-        self.counter.restore(trades, now)
-        self.mirror.restore(self.store.load_positions(), self.store.load_orders())
-        # The symbol may have been unblocked while the app was stopped (even with no position
-        # left, so the account need not be in the mirror).
-        self._release_unblocked_symbols({sl.account_id for sl in symbol_locks})
-        # A loss that reached the disk without its lock (a crash between the two commits) is
-        # enforced now, not when the gateway's trade history answers.
-        for account_id in sorted({t.account_id for t in trades}):
-            self.recheck(account_id, only=DAILY_LIMIT_TABLES)
+        restore_state(self)
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -204,11 +191,12 @@ class Engine:
             if mark is None or not holders:
                 return
             now = self.clock.now()
-            rules = self._by_kind.get(kind)
-            if not rules:
-                return
+            book = self.rulebook
             for account_id in tuple(holders):
                 if self.protected is None or account_id in self.protected:
+                    rules = book.kinds(account_id).get(kind)
+                    if not rules:
+                        continue
                     try:
                         self._judge(account_id, event, rules, now, started)
                     except Exception:  # one account's failure must not skip the next one
@@ -253,13 +241,13 @@ class Engine:
                 return  # already counted: nothing new to judge
             self.counter.record(event)
         elif kind is AccountEvent:
-            self.mirror.apply_account(event)
+            self.mirror.apply_account(event, now)
             if event.can_trade is True and self.lockouts.get(account_id, AuthLossGuardRule.rule_id):
                 self.locks.clear(account_id, AuthLossGuardRule.rule_id, "can trade again")
         else:
             log.warning("unknown event type %s dropped", kind.__name__)
             return
-        rules = self._by_kind.get(kind)
+        rules = self.rulebook.kinds(account_id).get(kind)
         if rules or upkeep:
             self._judge(account_id, event, rules or (), now, started, upkeep)
 
@@ -272,7 +260,7 @@ class Engine:
             self.timers.fire_due(now)
             self.locks.expire_due(now)
             for account_id in self.resets.due(now):
-                self._run_reset(account_id, now)
+                self.run_reset(account_id, now)
             tick = ClockTick(now)
             for account_id, account in list(self.mirror.accounts.items()):
                 if account.positions and self.is_protected(account_id):
@@ -282,7 +270,8 @@ class Engine:
                         else sweep_hard_lock(account, self.lockouts, now)
                     )
                     try:
-                        self._judge(account_id, tick, self._by_kind.get(ClockTick, ()), now, started, sweep)
+                        rules = self.rulebook.kinds(account_id).get(ClockTick, [])
+                        self._judge(account_id, tick, rules, now, started, sweep)
                     except Exception:  # one account's failure must not skip the next one
                         log.exception("clock tick could not be judged for %s", account_id)
             self.resend.prune()
@@ -304,7 +293,8 @@ class Engine:
         started, now = time.perf_counter(), self.clock.now()
         wanted = None if only is None else set(only)
         rules = [
-            r for r in self._by_kind.get(Recheck, ()) if wanted is None or r.key in wanted
+            r for r in self.rulebook.kinds(account_id).get(Recheck, ())
+            if wanted is None or r.key in wanted
         ]
         try:
             self._judge(account_id, Recheck(now, tightened), rules, now, started)
@@ -326,6 +316,7 @@ class Engine:
                 self.counter,
                 self.lockouts,
                 self.holidays,
+                self.plans,
             )
             self._contexts[account_id] = ctx
         else:
@@ -348,6 +339,9 @@ class Engine:
                 self.bus.publish(RuleError(rule.rule_id, account_id, repr(exc)))
                 continue
             for breach in breaches:
+                if breach.warning is not None:
+                    self._warn(breach, now)
+                    continue
                 changed = self.locks.apply(breach, now)
                 if changed is None:
                     continue  # its lock is already in force: the gate keeps it that way
@@ -366,18 +360,34 @@ class Engine:
         self.bus.publish(
             RealizedPnlChanged(update.account_id, update.trading_day, update.net, update.trade_count)
         )
-        cfg = self.config.rules.daily_realized_loss
+        cfg = self.config.rules_for(update.account_id).daily_realized_loss
         if not cfg.enabled or update.trading_day != self.calendar.trading_day(self.clock.now()):
             return
         day, net = update.trading_day, update.net
         for fraction in self.warnings.to_announce(cfg, update.account_id, day, net):
             self.bus.publish(LossWarning(update.account_id, day, fraction, net, cfg.limit))
 
-    def _run_reset(self, account_id: int, now: datetime) -> None:
+    def _warn(self, breach: Breach, now: datetime) -> None:
+        """A warning before a limit: told once per trading day per threshold."""
+        day = self.calendar.trading_day(now)
+        key = (breach.account_id, breach.rule_id, breach.warning or 0.0, day)
+        if key not in self._warned:
+            self._warned.add(key)
+            self.bus.publish(
+                LimitWarning(breach.account_id, breach.rule_id, breach.reason, breach.warning or 0.0, day)
+            )
+
+    def run_reset(self, account_id: int, now: datetime) -> None:
+        account = self.mirror.account(account_id)
+        if account.balance is not None and self.plans.record(account) is not None:
+            # The MLL floor trails the end-of-day balance: the day that just ended.
+            ended = self.calendar.trading_day(now - timedelta(microseconds=1))
+            self.mll.end_of_day(account_id, ended, account.balance)
         day = self.resets.mark_reset(account_id, now)
         self.counter.reset_session(account_id, now)
         self.pnl.prune(day - timedelta(days=KEEP_PNL_DAYS))
         self.warnings.forget_before(day)
+        self._warned = {w for w in self._warned if w[3] >= day}
         self.bus.publish(DailyReset(account_id, day))
 
     # --- views ---------------------------------------------------------------------------------

@@ -126,6 +126,18 @@ class RuleError:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitWarning:
+    """A limit is near (the distance to the Maximum Loss Limit fell to a warning amount):
+    told once per trading day per threshold; nothing is enforced yet."""
+
+    account_id: int
+    rule_id: str
+    message: str
+    threshold: float
+    trading_day: date
+
+
+@dataclass(frozen=True, slots=True)
 class RereadNeeded:
     """An update could not be applied as it stood (a position never seen without its side or
     price, an order without its type or size, an impossible value): the account's positions
@@ -152,4 +164,5 @@ Notice: TypeAlias = (
     | HubStatusChanged
     | RuleError
     | RereadNeeded
+    | LimitWarning
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.domain.events import AccountEvent, OrderEvent, PositionEvent
@@ -109,6 +109,11 @@ class AccountMirror:
     name: str = ""
     balance: float | None = None
     can_trade: bool | None = None
+    # A balance that just changed may already hold a close's realized loss while the position
+    # update that removes its open loss is still on the way: until a position update (or a
+    # couple of seconds) follows, equity is also read from the balance before it.
+    balance_before: float | None = None
+    balance_changed_at: datetime | None = None
     positions: dict[str, Position] = field(default_factory=dict)
     orders: dict[int, OrderEvent] = field(default_factory=dict)
     # Bumped on every position/order update: a REST read overtaken by the stream is stale.
@@ -119,6 +124,16 @@ class AccountMirror:
 
     def gross_contracts(self) -> int:
         return sum(abs(p.signed_size) for p in self.positions.values())
+
+    def settled_balance(self, now: datetime) -> float | None:
+        """The balance to add open P&L to: while a change is unsettled, the higher of it and
+        the one before, so a loss is never counted twice (once realized, once still open)."""
+        if self.balance is None:
+            return None
+        changed = self.balance_changed_at
+        if self.balance_before is None or changed is None or now - changed >= BALANCE_SETTLES:
+            return self.balance
+        return max(self.balance, self.balance_before)
 
     def orders_for(self, contract_id: str) -> list[OrderEvent]:
         return [o for o in self.orders.values() if o.contract_id == contract_id]
@@ -148,13 +163,17 @@ class PositionsMirror:
         """Read-only view (the live index on the hot path): copy it before changing positions."""
         return self._holders.get(contract_id) or _EMPTY
 
-    def apply_account(self, event: AccountEvent) -> tuple[bool | None, bool | None]:
+    def apply_account(
+        self, event: AccountEvent, now: datetime | None = None
+    ) -> tuple[bool | None, bool | None]:
         """Returns (can_trade before, after). Missing fields mean unchanged."""
         mirror = self.account(event.account_id)
         before = mirror.can_trade
         if event.name is not None:
             mirror.name = event.name
-        if event.balance is not None:
+        if event.balance is not None and event.balance != mirror.balance:
+            mirror.balance_before = mirror.balance
+            mirror.balance_changed_at = now
             mirror.balance = event.balance
         if event.can_trade is not None:
             mirror.can_trade = event.can_trade
@@ -180,6 +199,7 @@ class PositionsMirror:
         if after != 0 and price is None:
             return PositionChange(event.account_id, event.contract_id, before, before, needs_reread=True)
         mirror.changes += 1
+        mirror.balance_changed_at = None  # a position update after a balance change settles it
         if after == 0:
             if current is not None:
                 del mirror.positions[event.contract_id]
@@ -250,6 +270,7 @@ class PositionsMirror:
 
 
 _EMPTY: frozenset[int] = frozenset()  # shared: must not be mutable
+BALANCE_SETTLES = timedelta(seconds=2)
 
 
 def _merge_order(known: OrderEvent, update: OrderEvent) -> OrderEvent:

@@ -23,6 +23,7 @@ class SchemaError(RuntimeError):
 # From schema version N to N + 1, in order. Tables created since are made by create_all.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE trade_history ADD COLUMN commissions VARCHAR",),
+    2: (),  # mll_state is a new table: create_all makes it
 }
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 2  # 2: trade_history.commissions
+SCHEMA_VERSION = 3  # 2: trade_history.commissions; 3: mll_state
 
 metadata = MetaData()
 
@@ -149,6 +149,21 @@ orders = Table(
     Column("created_at", String, nullable=True),
     Column("updated_at", String, nullable=False),
     Index("ix_orders_account", "account_id"),
+)
+
+# MOD-010: the Topstep account's trailing Maximum Loss Limit floor
+mll_state = Table(
+    "mll_state",
+    metadata,
+    Column("account_id", Integer, primary_key=True, autoincrement=False),
+    Column("plan_id", String, nullable=False),
+    Column("starting_balance", Float, nullable=False),
+    Column("mll_amount", Float, nullable=False),
+    Column("eod_high", Float, nullable=True),
+    Column("floor", Float, nullable=False),
+    Column("eod_balance", Float, nullable=True),
+    Column("eod_day", Date, nullable=True),
+    Column("updated_at", String, nullable=False),
 )
 
 # MOD-001

@@ -21,6 +21,9 @@ from core.engine.rules.r010_auth_loss_guard import AuthLossGuardRule
 from core.engine.rules.r011_symbol_blocks import SymbolBlocksRule
 from core.engine.rules.r012_trade_management import TradeManagementRule
 from core.engine.rules.r013_daily_realized_profit import DailyRealizedProfitRule
+from core.engine.rules.r014_max_loss_guard import MaxLossGuardRule
+from core.engine.rules.r015_plan_position_size import PlanPositionSizeRule
+from core.engine.rules.r016_firm_close import FirmCloseRule
 
 ALL_RULES: tuple[type[Rule], ...] = (  # type: ignore[type-arg]
     MaxContractsRule,
@@ -36,6 +39,9 @@ ALL_RULES: tuple[type[Rule], ...] = (  # type: ignore[type-arg]
     SymbolBlocksRule,
     TradeManagementRule,
     DailyRealizedProfitRule,
+    MaxLossGuardRule,
+    PlanPositionSizeRule,
+    FirmCloseRule,
 )
 
 

@@ -22,6 +22,7 @@ from core.domain.commands import (
 )
 from core.domain.events import OrderEvent
 from core.domain.trading_day import TradingCalendar
+from core.engine.account_plans import AccountPlans
 from core.modules.contracts import ContractCache
 from core.modules.lockouts import LockKind, LockoutManager
 from core.modules.mirror import AccountMirror, Position
@@ -48,6 +49,9 @@ class Breach:
     commands: tuple[EnforcementCommand, ...] = ()
     lock: LockRequest | None = None
     symbol_lock: str | None = None
+    # A warning before a limit, not a breach: told once per trading day per ``warning`` key
+    # (the threshold reached), and nothing is enforced.
+    warning: float | None = None
 
 
 class RuleContext:
@@ -63,6 +67,7 @@ class RuleContext:
         "counter",
         "lockouts",
         "holidays",
+        "plans",
     )
 
     def __init__(
@@ -76,6 +81,7 @@ class RuleContext:
         counter: TradeCounter,
         lockouts: LockoutManager,
         holidays: frozenset[date] = frozenset(),
+        plans: AccountPlans | None = None,
     ) -> None:
         self.account = account
         self.now = now
@@ -86,6 +92,7 @@ class RuleContext:
         self.counter = counter
         self.lockouts = lockouts
         self.holidays = holidays
+        self.plans = plans
 
     @property
     def account_id(self) -> int:
@@ -147,6 +154,9 @@ class Rule(Generic[C]):
     def breach(self, ctx: RuleContext, reason: str, *commands: EnforcementCommand,
                lock: LockRequest | None = None, symbol_lock: str | None = None) -> Breach:
         return Breach(self.rule_id, ctx.account_id, reason, tuple(commands), lock, symbol_lock)
+
+    def warn(self, ctx: RuleContext, reason: str, threshold: float) -> Breach:
+        return Breach(self.rule_id, ctx.account_id, reason, warning=threshold)
 
     def close(self, ctx: RuleContext, contract_id: str, reason: str) -> CloseContract:
         return CloseContract(

@@ -1,0 +1,89 @@
+"""RULE-016: flat before the firm's close, and no new entries until the next session opens.
+
+Topstep wants every position flat by 15:10 CT and starts flattening at 15:08; the guard does it
+a set number of minutes before the close, then hard-locks the account until the next session
+opens (17:00 CT, Sunday after a Friday). Products that close earlier (grains, livestock) are
+closed before their own close, without locking the account. Local times are DST-correct.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from core.config.rules import FirmClose
+from core.domain.events import ClockTick, PositionEvent, Recheck
+from core.domain.trading_day import local_instant
+from core.engine.rules.base import Breach, LockRequest, Rule, RuleContext
+from core.modules.lockouts import LockKind
+
+SESSION_DAYS = {6, 0, 1, 2, 3}  # sessions open Sunday to Thursday evening (Python: Monday = 0)
+
+
+class FirmCloseRule(Rule[FirmClose]):
+    rule_id = "RULE-016"
+    key = "firm_close"
+    watches = frozenset({ClockTick, PositionEvent, Recheck})
+
+    def __init__(self, config: FirmClose) -> None:
+        super().__init__(config)
+        self.zone = ZoneInfo(config.timezone)
+        self.lead = timedelta(minutes=config.flatten_minutes_before)
+
+    def evaluate(self, ctx: RuleContext, event: ClockTick | PositionEvent | Recheck) -> list[Breach]:
+        if not ctx.account.positions or ctx.plans is None or ctx.plans.plan(ctx.account) is None:
+            return []
+        now = ctx.now
+        if self._closed(now, self.config.close):
+            opens = self.next_open(now)
+            local = opens.astimezone(self.zone)
+            reason = (
+                f"the firm closes at {self.config.close:%H:%M} {self._tz(now)}: flat, and no new "
+                f"entries until the session opens {local:%a %H:%M}"
+            )
+            lock = LockRequest(LockKind.HARD, opens)
+            return [self.breach(ctx, reason, self.flatten(ctx, reason), lock=lock)]
+        breaches = []
+        for contract_id in list(ctx.account.positions):
+            symbol = ctx.symbol(contract_id)
+            early = self.config.symbols.get(symbol)
+            if early is not None and self._closed(now, early):
+                reason = f"{symbol} closes at {early:%H:%M} {self._tz(now)}: flat before it does"
+                breaches.append(self.breach(ctx, reason, self.close(ctx, contract_id, reason)))
+        return breaches
+
+    def _closed(self, now: datetime, close: time) -> bool:
+        """From ``lead`` before ``close`` on a trading day until the next session opens."""
+        local = now.astimezone(self.zone)
+        day = local.date()
+        # Today's flatten time; a session that opened yesterday evening closes today.
+        flatten_at = local_instant(day, close, self.zone) - self.lead
+        opens_today = local_instant(day, self.config.reopen, self.zone)
+        if flatten_at <= now < opens_today and day.weekday() not in (5, 6):
+            return True
+        # The weekend and a closed evening: no session open since the last close.
+        return not self._in_session(now)
+
+    def _in_session(self, now: datetime) -> bool:
+        """Inside a session: after an evening open (Sun-Thu) and before the next day's close."""
+        local = now.astimezone(self.zone)
+        day = local.date()
+        opened_today = local_instant(day, self.config.reopen, self.zone)
+        if now >= opened_today:
+            return day.weekday() in SESSION_DAYS
+        yesterday = day - timedelta(days=1)
+        return yesterday.weekday() in SESSION_DAYS
+
+    def next_open(self, now: datetime) -> datetime:
+        day = now.astimezone(self.zone).date()
+        for offset in range(8):
+            candidate = day + timedelta(days=offset)
+            if candidate.weekday() not in SESSION_DAYS:
+                continue
+            opens = local_instant(candidate, self.config.reopen, self.zone)
+            if opens > now:
+                return opens
+        return now + timedelta(days=1)
+
+    def _tz(self, now: datetime) -> str:
+        return now.astimezone(self.zone).tzname() or self.config.timezone
