@@ -68,6 +68,41 @@ def client_python(requirement: str) -> Path:
     return python
 
 
+def npm_reachable() -> str | None:
+    registry = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
+    try:
+        with urllib.request.urlopen(registry + "/ws", timeout=5) as reply:
+            return None if reply.status == 200 else f"{registry} answered HTTP {reply.status}"
+    except OSError as exc:
+        return f"{registry} is unreachable: {exc}"
+
+
+def js_client_dir(package: str) -> Path:
+    """A folder whose node_modules holds ``package`` (e.g. ``@microsoft/signalr@10.0.11``)."""
+    if os.environ.get("RISKMANAGER_SKIP_THIRDPARTY") == "1":
+        pytest.skip("RISKMANAGER_SKIP_THIRDPARTY=1")
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed for the JavaScript client")
+    folder = CACHE / re.sub(r"[^A-Za-z0-9.]+", "-", package).strip("-")
+    stamp = folder / ".installed"
+    if stamp.exists():
+        return folder
+    why = npm_reachable()
+    if why is not None:
+        pytest.skip(f"cannot install {package}: {why}")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / "package.json").write_text('{"private": true}\n')
+    done = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--silent", package],
+        cwd=folder, capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"npm install {package} failed:\n{done.stderr[-3000:]}")
+    stamp.write_text(package + "\n")
+    return folder
+
+
 @dataclass
 class Sandbox:
     process: subprocess.Popen[str]
@@ -118,9 +153,9 @@ def start_sandbox(*extra: str) -> Sandbox:
                    value("Username"), value("API key"), accounts, text)
 
 
-def drive(python: Path, script: str, sandbox: Sandbox, home: Path,
-          timeout: float = 75.0) -> dict[str, Any]:
-    """Run a driver in the client's venv; it prints one JSON report on its last line."""
+def drive(python: Path | list[str], script: str, sandbox: Sandbox, home: Path,
+          timeout: float = 75.0, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a driver with the client's interpreter; it prints one JSON report on its last line."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),  # some clients cache tokens under ~: keep them out of the real one
@@ -129,8 +164,10 @@ def drive(python: Path, script: str, sandbox: Sandbox, home: Path,
             "market_hub": sandbox.market_hub, "username": sandbox.username,
             "api_key": sandbox.api_key, "account_id": sandbox.account_ids[0],
         }),
+        **(extra_env or {}),
     }
-    done = subprocess.run([str(python), str(HERE / script)], capture_output=True, text=True,
+    command = [str(python)] if isinstance(python, Path) else list(python)
+    done = subprocess.run([*command, str(HERE / script)], capture_output=True, text=True,
                           env=env, cwd=home, timeout=timeout)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
