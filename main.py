@@ -18,9 +18,69 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_sim_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="risk-manager sim",
+        description="Run the simulated ProjectX gateway on its own: a local sandbox on "
+        "127.0.0.1 for any ProjectX client or bot (REST API and both SignalR hubs).",
+    )
+    parser.add_argument("--port", type=int, default=None,
+                        help="TCP port on 127.0.0.1 (default 5858; 0 picks a free one)")
+    parser.add_argument("--accounts", type=Path, metavar="FILE",
+                        help="JSON file of the accounts to serve (default: two demo accounts)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random market")
+    parser.add_argument("--speed", type=float, default=1.0, metavar="X",
+                        help="market (and demo trader) speed factor, e.g. 2 or 0.5")
+    parser.add_argument("--demo-trader", action="store_true",
+                        help="also run the scripted trader that breaks the rules")
+    args = parser.parse_args(argv)
+    if args.port is not None and not 0 <= args.port <= 65535:
+        parser.error(f"argument --port: {args.port} is not a port (0 to 65535)")
+    if not args.speed > 0 or args.speed == float("inf"):
+        parser.error(f"argument --speed: must be a number above 0, got {args.speed:g}")
+    return args
+
+
+def run_sim(argv: list[str]) -> int:
     try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
+        args = parse_sim_args(argv)
+    except SystemExit as exc:  # argparse: bad arguments exit 2, --help exits 0
+        return int(exc.code or 0)
+    import asyncio
+    import logging
+
+    from core.sim.sandbox import (
+        DEFAULT_PORT,
+        AccountsFileError,
+        SandboxOptions,
+        SandboxSetup,
+        load_accounts_file,
+        run_sandbox,
+    )
+
+    try:
+        setup = SandboxSetup() if args.accounts is None else load_accounts_file(args.accounts)
+    except AccountsFileError as exc:
+        print(f"risk-manager sim: error: argument --accounts: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = SandboxOptions(
+        port=DEFAULT_PORT if args.port is None else args.port, seed=args.seed,
+        speed=args.speed, demo_trader=args.demo_trader, setup=setup,
+    )
+    try:
+        return asyncio.run(run_sandbox(options, out=sys.stdout, err=sys.stderr))
+    except KeyboardInterrupt:  # where signal handlers cannot be installed (Windows)
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sim"]:
+        return run_sim(argv[1:])
+    try:
+        args = parse_args(argv)
     except SystemExit as exc:  # argparse: bad arguments exit 2, --help exits 0
         return int(exc.code or 0)
 

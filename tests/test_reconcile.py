@@ -9,6 +9,7 @@ from typing import Any
 
 from core.domain.events import AccountEvent, OrderEvent, PositionEvent, TradeEvent
 from core.enforcement.reconcile import reconcile_account
+from core.gateway.rest import WorkingOrders
 from tests.builders import ACCOUNT, MES, MNQ, config, make_engine, order, position
 
 
@@ -38,6 +39,10 @@ class FakeRest:
 
     async def trades(self, account_id: int, start: datetime, end: Any = None) -> list[TradeEvent]:
         return []
+
+    async def working_orders(self, account_id: int) -> WorkingOrders:
+        # A gateway without Order/v2/query: searchOpen, which never lists suspended children.
+        return WorkingOrders(await self.open_orders(account_id), True, with_suspended=False)
 
 
 async def test_a_position_the_stream_opens_during_the_read_is_kept() -> None:

@@ -30,7 +30,8 @@ async def reconcile_account(
     account_id: int,
     accounts: Sequence[AccountEvent] | None = None,
 ) -> None:
-    """Accounts, open positions, open orders and the trading day's trades, in that order.
+    """Accounts, open positions, working orders (suspended bracket children included) and the
+    trading day's trades, in that order.
 
     ``accounts`` is one ``Account/search`` answer shared by a round over several accounts
     (one request per round, not one per account); read here when not given.
@@ -52,14 +53,19 @@ async def reconcile_account(
             engine.handle(
                 PositionEvent(gone.position_id, account_id, contract_id, 0, 0, gone.average_price)
             )
-    orders, fresh = await _read_unovertaken(lambda: rest.open_orders(account_id), mirror)
-    seen_orders = {o.order_id for o in orders}
-    for order in orders:
+    working, fresh = await _read_unovertaken(lambda: rest.working_orders(account_id), mirror)
+    # A truncated answer still tells what exists, but not what is gone.
+    fresh = fresh and working.complete
+    seen_orders = {o.order_id for o in working.orders}
+    for order in working.orders:
         if fresh or order.order_id not in mirror.orders:
             engine.handle(order)
     for order_id, order in list(mirror.orders.items()):
-        # searchOpen never returns suspended bracket children (status 8): keep those.
-        if fresh and order_id not in seen_orders and order.status != OrderStatus.SUSPENDED:
+        # Order/v2/query lists suspended bracket children (status 8); searchOpen, the fallback,
+        # never does, so after that one a suspended child's absence proves nothing.
+        if not fresh or order_id in seen_orders:
+            continue
+        if working.with_suspended or order.status != OrderStatus.SUSPENDED:
             engine.handle(replace(order, status=OrderStatus.CANCELLED))
     for trade in await rest.trades(account_id, trading_day_start(engine)):
         engine.handle(trade)  # trade ids de-duplicate: a trade already counted changes nothing
@@ -67,21 +73,22 @@ async def reconcile_account(
 
 
 async def _read_unovertaken(
-    read: Callable[[], Awaitable[list[T]]], mirror: AccountMirror, attempts: int = 3
-) -> tuple[list[T], bool]:
+    read: Callable[[], Awaitable[T]], mirror: AccountMirror, attempts: int = 3
+) -> tuple[T, bool]:
     """A REST read no stream update overtook while it was in flight.
 
     If the stream changed the account during the read, the answer may already be stale (a
     position the stream just opened would look closed): read again. Still overtaken after
     ``attempts`` reads, the caller only adds what the mirror does not know at all.
     """
-    result: list[T] = []
-    for _ in range(attempts):
+    for _ in range(attempts - 1):
         before = mirror.changes
         result = await read()
         if mirror.changes == before:
             return result, True
-    return result, False
+    before = mirror.changes
+    result = await read()
+    return result, mirror.changes == before
 
 
 def trading_day_start(engine: Engine) -> datetime:

@@ -10,14 +10,22 @@ transport are :class:`core.gateway.session.RestSession`'s.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.domain.events import AccountEvent, OrderEvent, PositionEvent, TradeEvent
+from core.domain.events import (
+    AccountEvent,
+    OrderEvent,
+    OrderStatus,
+    PositionEvent,
+    TradeEvent,
+)
 from core.domain.parse import ParseError, parse_account, parse_order, parse_position, parse_trade
-from core.gateway.errors import GatewayError, MalformedResponse
+from core.gateway.errors import GatewayError, GatewayHttpError, MalformedResponse
 from core.gateway.session import RestSession
 from core.modules.contracts import Contract
 
@@ -27,6 +35,31 @@ def iso_utc(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+log = logging.getLogger(__name__)
+
+# Every status an order can still act from: searchOpen's Open plus Pending, a cancel in
+# flight, Suspended bracket children waiting on their entry, and None (undefined, so kept).
+NOT_TERMINAL = (
+    OrderStatus.NONE, OrderStatus.OPEN, OrderStatus.PENDING, OrderStatus.PENDING_CANCELLATION,
+    OrderStatus.SUSPENDED,
+)
+QUERY_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class WorkingOrders:
+    """An account's orders that are not finished, as one REST read saw them.
+
+    ``complete``: every such order is in ``orders`` (a truncated answer is not).
+    ``with_suspended``: suspended bracket children were asked for too; when the gateway has no
+    ``Order/v2/query`` the read falls back to ``searchOpen``, which never lists them.
+    """
+
+    orders: list[OrderEvent]
+    complete: bool
+    with_suspended: bool
 
 
 def _parse_contract(item: Any) -> Contract:
@@ -59,6 +92,58 @@ class GatewayRest(RestSession):
     async def open_orders(self, account_id: int) -> list[OrderEvent]:
         data = await self._call("Order/searchOpen", {"accountId": account_id})
         return self._items("Order/searchOpen", data, "orders", parse_order)
+
+    async def order(self, account_id: int, order_id: int) -> OrderEvent | None:
+        """One order by id, whatever its status (suspended children too); None if unknown."""
+        try:
+            data = await self._call(
+                "Order/searchById", {"accountId": account_id, "orderId": order_id}
+            )
+        except GatewayError as exc:
+            if exc.error_code == 1:  # OrderNotFound
+                return None
+            raise
+        item = data.get("order")
+        if item is None:
+            return None
+        try:
+            return parse_order(item)
+        except ParseError as exc:
+            raise MalformedResponse("Order/searchById", 200, str(exc)) from None
+
+    _no_order_query = False  # set once the gateway has shown it lacks Order/v2/query
+
+    async def working_orders(self, account_id: int) -> WorkingOrders:
+        """The account's unfinished orders, suspended bracket children included.
+
+        ``Order/searchOpen`` leaves status-8 children out, so this asks ``Order/v2/query``
+        for every non-terminal status. A gateway without that endpoint (404, or a 400 for a
+        request shape it does not know) gets ``searchOpen`` from then on.
+        """
+        if not self._no_order_query:
+            body = {
+                "filter": {"accountId": account_id, "statuses": [int(s) for s in NOT_TERMINAL]},
+                "pageSize": QUERY_PAGE_SIZE,
+                "pageOffset": 0,
+                "includeTotalCount": True,
+            }
+            try:
+                data = await self._call("Order/v2/query", body)
+            except GatewayHttpError as exc:
+                if exc.status not in (400, 404):
+                    raise
+                log.warning("Order/v2/query unavailable (%s): reading Order/searchOpen", exc)
+                self._no_order_query = True
+            else:
+                found = self._items("Order/v2/query", data, "orders", parse_order)
+                total = data.get("totalCount")
+                # More than one page of working orders is not expected; if it happens, what
+                # was read is still true, but absence from it proves nothing.
+                complete = not isinstance(total, int) or total <= len(found)
+                if not isinstance(total, int) and len(found) >= QUERY_PAGE_SIZE:
+                    complete = False
+                return WorkingOrders(found, complete, with_suspended=True)
+        return WorkingOrders(await self.open_orders(account_id), True, with_suspended=False)
 
     async def orders(
         self, account_id: int, start: datetime, end: datetime | None = None

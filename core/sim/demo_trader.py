@@ -180,7 +180,8 @@ class DemoTrader:
             self.accepted += 1
         else:
             self.rejected += 1
-            what += f" rejected ({result.error_code}: {result.error_message})"
+            reason = f": {result.error_message}" if result.error_message else ""
+            what += f" rejected (code {result.error_code}{reason})"
             log.info("demo trader: %s", what)
         self.journal.append(what)
         del self.journal[:-200]

@@ -55,7 +55,8 @@ from core.sim.validation import (
     bracket_problem,
     modify_problem,
     tags_for,
-    trail_distance,
+    trail_ticks,
+    trailing_stop_price,
     validate_order,
 )
 
@@ -69,7 +70,8 @@ TRADE_ID_START = 3_410_000_000
 POSITION_ID_START = 830_000_000
 MAX_CASCADE = 1000
 
-# PlaceOrderErrorCode / Cancel / Modify / Close codes used below (api reference §2.3).
+# PlaceOrderErrorCode / Cancel / Modify / Close codes used below (api reference §2.3). Live
+# answers these with ``errorMessage: null``; only a rejected place or modify says why.
 PLACE_ACCOUNT_NOT_FOUND, PLACE_REJECTED, PLACE_VIOLATION = 1, 2, 4
 PLACE_CONTRACT_NOT_FOUND, PLACE_CONTRACT_INACTIVE = 8, 9
 CANCEL_NOT_FOUND, MODIFY_NOT_FOUND, MODIFY_REJECTED = 2, 2, 3
@@ -194,14 +196,14 @@ class SimExchange:
     ) -> SimResult:
         account = self.accounts.get(account_id)
         if account is None:
-            return SimResult.fail(PLACE_ACCOUNT_NOT_FOUND, "Account not found")
+            return SimResult.fail(PLACE_ACCOUNT_NOT_FOUND)
         contract = self.contracts.get(contract_id)
         if contract is None:
-            return SimResult.fail(PLACE_CONTRACT_NOT_FOUND, "Contract not found")
+            return SimResult.fail(PLACE_CONTRACT_NOT_FOUND)
         if not contract.active:
-            return SimResult.fail(PLACE_CONTRACT_INACTIVE, "Contract is not active")
+            return SimResult.fail(PLACE_CONTRACT_INACTIVE)
         if not account.can_trade:
-            return SimResult.fail(PLACE_VIOLATION, "Account is not allowed to trade")
+            return SimResult.fail(PLACE_VIOLATION)
         quote = self.quote(contract_id)
         problem = validate_order(contract, type, side, size, limit_price, stop_price, trail_price, quote)
         brackets = (stop_loss_bracket, take_profit_bracket)
@@ -225,9 +227,9 @@ class SimExchange:
             order.limit_price = limit_price if type in (LIMIT, STOP_LIMIT) else None
             order.stop_price = stop_price if type in STOP_LIKE else None
         if type == TRAILING_STOP:
-            order.trail_distance = trail_distance(side, stop_price, trail_price, quote, contract)
-            order.stop_price = order.stop_price or round_price(
-                quote.last + order.trail_distance * (1 if side == BUY else -1), contract.tick_size)
+            assert trail_price is not None  # validated above
+            order.trail_ticks = trail_ticks(trail_price, quote, contract)
+            order.stop_price = trailing_stop_price(side, order.trail_ticks, quote, contract)
         self._add(order)
         used.update(tags)
         self._emit_order(order)
@@ -244,10 +246,10 @@ class SimExchange:
 
     def cancel_order(self, account_id: int, order_id: int) -> SimResult:
         if account_id not in self.accounts:
-            return SimResult.fail(1, "Account not found")
+            return SimResult.fail(1)
         order = self._orders.get(order_id)
         if order is None or order.account_id != account_id or order.status in TERMINAL:
-            return SimResult.fail(CANCEL_NOT_FOUND, "Order not found")
+            return SimResult.fail(CANCEL_NOT_FOUND)
         self._cancel(order)
         return SimResult.ok()
 
@@ -257,10 +259,10 @@ class SimExchange:
         trail_price: float | None = None,
     ) -> SimResult:
         if account_id not in self.accounts:
-            return SimResult.fail(1, "Account not found")
+            return SimResult.fail(1)
         order = self._orders.get(order_id)
         if order is None or order.account_id != account_id or order.status in TERMINAL:
-            return SimResult.fail(MODIFY_NOT_FOUND, "Order not found")
+            return SimResult.fail(MODIFY_NOT_FOUND)
         problem = modify_problem(order, size, limit_price, stop_price, trail_price,
                                   self.quote(order.contract.id))
         if problem:
@@ -274,7 +276,12 @@ class SimExchange:
         if stop_price is not None:
             order.stop_price = stop_price
         if trail_price is not None:
-            order.trail_distance = abs(trail_price)
+            # A new price level: the distance is measured again from the last trade.
+            quote = self.quote(order.contract.id)
+            order.trail_ticks = trail_ticks(trail_price, quote, order.contract)
+            if not order.triggered:
+                order.stop_price = trailing_stop_price(order.side, order.trail_ticks, quote,
+                                                       order.contract)
         order.updated = self.now()
         self._emit_order(order)
         self._match(order.contract.id)
@@ -289,14 +296,14 @@ class SimExchange:
     # ------------------------------------------------------------------ internals
     def _close(self, account_id: int, contract_id: str, size: int | None) -> SimResult:
         if account_id not in self.accounts:
-            return SimResult.fail(1, "Account not found")
+            return SimResult.fail(1)
         if contract_id not in self.contracts:
-            return SimResult.fail(CLOSE_CONTRACT_NOT_FOUND, "Contract not found")
+            return SimResult.fail(CLOSE_CONTRACT_NOT_FOUND)
         position = self.position(account_id, contract_id)
         if position is None:
-            return SimResult.fail(CLOSE_POSITION_NOT_FOUND, "Position not found")
+            return SimResult.fail(CLOSE_POSITION_NOT_FOUND)
         if size is not None and not 0 < size <= abs(position.net):
-            return SimResult.fail(PARTIAL_INVALID_SIZE, "Invalid close size")
+            return SimResult.fail(PARTIAL_INVALID_SIZE)
         quantity = abs(position.net) if size is None else size
         side = SELL if position.net > 0 else BUY
         now = self.now()
@@ -359,7 +366,7 @@ class SimExchange:
             if child.type in STOP_LIKE:
                 child.stop_price = price
             if child.type == TRAILING_STOP:
-                child.trail_distance = abs(child.bracket_ticks) * tick
+                child.trail_ticks = abs(child.bracket_ticks)
             child.status = OPEN
             child.updated = self.now()
             self._emit_order(child)

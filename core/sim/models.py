@@ -193,7 +193,7 @@ class SimOrder:
     status: int
     limit_price: float | None = None
     stop_price: float | None = None
-    trail_distance: float | None = None
+    trail_ticks: int | None = None  # a trailing stop's distance, fixed in whole ticks
     fill_volume: int = 0
     filled_price: float | None = None
     custom_tag: str | None = None
@@ -208,6 +208,13 @@ class SimOrder:
     @property
     def working(self) -> bool:
         return self.status in (OPEN, PENDING)
+
+    @property
+    def trail_distance(self) -> float | None:
+        """The trail in price (ticks × tick size): what ``trailPrice`` reads back as."""
+        if self.trail_ticks is None:
+            return None
+        return round_price(self.trail_ticks * self.contract.tick_size, self.contract.tick_size)
 
     def payload(self, *, stream: bool) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -227,8 +234,11 @@ class SimOrder:
             "filledPrice": _num(self.filled_price),
             "customTag": self.custom_tag,
         }
-        if self.type == TRAILING_STOP and self.trail_distance is not None:
-            row["trailPrice"] = clean_number(self.trail_distance)
+        trail = self.trail_distance
+        if self.type == TRAILING_STOP and trail is not None:
+            # Written as a price level, read back as the distance: in price and in ticks.
+            row["trailPrice"] = clean_number(trail)
+            row["trailDistance"] = self.trail_ticks
         if self.parent_id is not None:
             row["parentOrderId"] = self.parent_id
         if self.linked_id is not None:
@@ -323,7 +333,9 @@ class SimResult:
         return cls(True, 0, None, order_id)
 
     @classmethod
-    def fail(cls, code: int, message: str) -> SimResult:
+    def fail(cls, code: int, message: str | None = None) -> SimResult:
+        """Live sends ``errorMessage: null`` for most codes; only validation rejections of a
+        place (code 2) and modify (code 3) say why."""
         return cls(False, code, message, None)
 
 

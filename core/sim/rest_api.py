@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,21 +18,19 @@ from aiohttp import web
 from core.sim.bars import UNIT_SECONDS, retrieve_bars
 from core.sim.exchange import SimExchange
 from core.sim.market import MarketSimulator
-from core.sim.models import Bracket, SimResult, parse_time
+from core.sim.models import SimResult
+from core.sim.order_query import parse_order_query, run_order_query
+from core.sim.request import BadRequest, Body, problem_details
+from core.sim.request import bracket as _bracket
+from core.sim.request import field as _field
+from core.sim.request import timestamp as _time
 from core.sim.security import FaultPlan, RateLimiter, TokenStore, bearer, normalize_path
 
-Body = Mapping[str, Any]
 Payload = dict[str, Any]
 Handler = Callable[[Body, str], Awaitable[Payload]]
 
 PUBLIC = {"auth/loginkey", "auth/loginapp", "status/ping"}
-_MISSING = object()
-
-
-class BadRequest(Exception):
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(message)
-        self.name = name
+_JSON_TYPES = ("application/json", "text/json", "application/*+json")
 
 
 def envelope(success: bool = True, code: int = 0, message: str | None = None,
@@ -44,38 +42,31 @@ def from_result(result: SimResult, **payload: Any) -> Payload:
     return envelope(result.success, result.error_code, result.error_message, **payload)
 
 
-def _field(body: Body, name: str, kind: type, *, required: bool = True) -> Any:
-    value = body.get(name, _MISSING)
-    if value is _MISSING or value is None:
-        if required:
-            raise BadRequest(name, f"The {name} field is required.")
-        return None
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-        raise BadRequest(name, f"The JSON value could not be converted to {kind.__name__}.")
-    return value
-
-
-def _time(body: Body, name: str, *, required: bool) -> datetime | None:
-    raw = body.get(name)
-    if raw is None:
-        if required:
-            raise BadRequest(name, f"The {name} field is required.")
-        return None
-    parsed = parse_time(raw)
-    if parsed is None:
-        raise BadRequest(name, "The JSON value could not be converted to System.DateTime.")
-    return parsed
-
-
-def _bracket(body: Body, name: str) -> Bracket | None:
-    raw = body.get(name)
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping):
-        raise BadRequest(name, "The JSON value could not be converted to a bracket.")
-    return Bracket(_field(raw, "ticks", int), _field(raw, "type", int))
+def wants_json(accept: str | None) -> bool:
+    """ASP.NET content negotiation for a string result: the highest-ranked media type in
+    ``Accept`` that a formatter can write wins; ``*/*``, ``text/*`` and no header get the
+    plain-text formatter, which comes first."""
+    if not accept:
+        return False
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media and quality > 0:
+            ranked.append((-quality, index, media.lower()))
+    for _, _, media in sorted(ranked):
+        if media in _JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
+            return True
+        if media in ("text/plain", "text/*", "*/*"):
+            return False
+    return False
 
 
 class RestApi:
@@ -96,6 +87,7 @@ class RestApi:
             "position/searchopen": self._positions, "position/closecontract": self._close,
             "position/partialclosecontract": self._partial_close,
             "order/search": self._orders, "order/searchopen": self._open_orders,
+            "order/searchbyid": self._order_by_id, "order/v2/query": self._query_orders,
             "order/place": self._place, "order/cancel": self._cancel, "order/modify": self._modify,
             "trade/search": self._trades,
             "contract/search": self._contract_search, "contract/searchbyid": self._contract_by_id,
@@ -112,7 +104,11 @@ class RestApi:
         if fault is not None:
             return web.Response(status=fault)
         if path == "status/ping":
-            return web.Response(text="pong") if request.method == "GET" else web.Response(status=405)
+            if request.method != "GET":
+                return web.Response(status=405)
+            if wants_json(request.headers.get("Accept")):
+                return web.json_response("pong")
+            return web.Response(text="pong")
         if request.method != "POST":
             return web.Response(status=405)
         if path not in PUBLIC and path not in self._routes:
@@ -137,19 +133,17 @@ class RestApi:
             return web.json_response(await self._routes[path](body, token))
         except (ValueError, BadRequest) as exc:
             name = exc.name if isinstance(exc, BadRequest) else "$"
-            return web.json_response(status=400, data={
-                "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
-                "title": "One or more validation errors occurred.", "status": 400,
-                "errors": {name: [str(exc)]},
-            })
+            return web.json_response(status=400, data=problem_details(name, str(exc)))
 
     # ------------------------------------------------------------------ auth
     def _login(self, body: Body, secret_field: str) -> Payload:
         user = _field(body, "userName", str)
         secret = _field(body, secret_field, str)
-        if (user, secret) != self.credentials:
-            return envelope(False, 3, "Invalid credentials", token=None)
-        return envelope(token=self.tokens.issue(user))
+        known_user, known_secret = self.credentials
+        # The docs: "Case does not matter" for the user name; the key is compared exactly.
+        if user.casefold() != known_user.casefold() or secret != known_secret:
+            return envelope(False, 3, None, token=None)  # InvalidCredentials, no text (live)
+        return envelope(token=self.tokens.issue(known_user))
 
     async def _validate(self, body: Body, token: str) -> Payload:
         user = self.tokens.username(token) or ""
@@ -173,7 +167,7 @@ class RestApi:
     async def _positions(self, body: Body, token: str) -> Payload:
         account_id = self._account(body)
         if account_id is None:
-            return envelope(False, 1, "Account not found", positions=[])
+            return envelope(False, 1, None, positions=[])
         rows = [p.payload(stream=False) for p in self.exchange.positions(account_id)]
         return envelope(positions=rows)
 
@@ -198,7 +192,7 @@ class RestApi:
         account_id = self._account(body)
         start, end = self._window(body)
         if account_id is None:
-            return envelope(False, 1, "Account not found", orders=[])
+            return envelope(False, 1, None, orders=[])
         rows = [o.payload(stream=False) for o in self.exchange.orders(account_id)
                 if o.status != 8 and o.created >= start and (end is None or o.created <= end)]
         return envelope(orders=rows)
@@ -206,9 +200,24 @@ class RestApi:
     async def _open_orders(self, body: Body, token: str) -> Payload:
         account_id = self._account(body)
         if account_id is None:
-            return envelope(False, 1, "Account not found", orders=[])
+            return envelope(False, 1, None, orders=[])
         rows = [o.payload(stream=False) for o in self.exchange.open_orders(account_id)]
         return envelope(orders=rows)
+
+    async def _order_by_id(self, body: Body, token: str) -> Payload:
+        account_id: int = _field(body, "accountId", int)
+        order = self.exchange.order(_field(body, "orderId", int))
+        if order is None or order.account_id != account_id:
+            return envelope(False, 1, None, order=None)  # SearchOrderByIdErrorCode.OrderNotFound
+        return envelope(order=order.payload(stream=False))
+
+    async def _query_orders(self, body: Body, token: str) -> Payload:
+        query = parse_order_query(body)
+        if query.account_id not in self.exchange.accounts:
+            return envelope(False, 1, None, orders=[], totalCount=0)
+        page, total = run_order_query(self.exchange.orders(query.account_id), query)
+        return envelope(orders=[o.payload(stream=False) for o in page],
+                        totalCount=total if query.include_total else None)
 
     async def _place(self, body: Body, token: str) -> Payload:
         result = self.exchange.place_order(
@@ -240,7 +249,7 @@ class RestApi:
         account_id = self._account(body)
         start, end = self._window(body)
         if account_id is None:
-            return envelope(False, 1, "Account not found", trades=[])
+            return envelope(False, 1, None, trades=[])
         rows = [t.payload(stream=False) for t in reversed(self.exchange.trades(account_id))
                 if t.created >= start and (end is None or t.created <= end)]
         return envelope(trades=rows)  # newest first, as live
@@ -254,7 +263,7 @@ class RestApi:
     async def _contract_by_id(self, body: Body, token: str) -> Payload:
         contract = self.exchange.contracts.get(_field(body, "contractId", str))
         if contract is None:
-            return envelope(False, 1, "Contract not found", contract=None)
+            return envelope(False, 1, None, contract=None)
         return envelope(contract=contract.payload())
 
     async def _contracts_available(self, body: Body, token: str) -> Payload:
@@ -271,13 +280,13 @@ class RestApi:
         include_partial = bool(_field(body, "includePartialBar", bool, required=False))
         assert start is not None and end is not None
         if contract is None:
-            return envelope(False, 1, "Contract not found", bars=[])
+            return envelope(False, 1, None, bars=[])
         if unit not in UNIT_SECONDS:
-            return envelope(False, 2, "Invalid unit", bars=[])
+            return envelope(False, 2, None, bars=[])
         if unit_number < 1:
-            return envelope(False, 3, "Invalid unit number", bars=[])
+            return envelope(False, 3, None, bars=[])
         if limit < 1:
-            return envelope(False, 4, "Invalid limit", bars=[])
+            return envelope(False, 4, None, bars=[])
         last = (self.market.last_price(contract.id) if contract.id in self.market.contract_ids
                 else self.exchange.quote(contract.id).last)
         bars = retrieve_bars(contract, last, start=start, end=end, unit=unit,

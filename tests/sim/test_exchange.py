@@ -128,9 +128,12 @@ def test_stop_triggers_no_better_than_stop_and_wrong_side_rejected(ex: SimExchan
 
 def test_trailing_stop_only_tightens(ex: SimExchange) -> None:
     ex.set_price(MNQ, 29500.0)
-    result = ex.place_order(ACCOUNT, MNQ, TRAIL, SELL, 1, trail_price=5.0)
+    # trailPrice is the level the trail starts at: 20 ticks below the last trade.
+    result = ex.place_order(ACCOUNT, MNQ, TRAIL, SELL, 1, trail_price=29495.0)
     order = ex.order(result.order_id or 0)
     assert order is not None and order.stop_price == 29495.0
+    assert order.payload(stream=False)["trailPrice"] == 5  # reads back as the distance
+    assert order.payload(stream=False)["trailDistance"] == 20
     ex.set_price(MNQ, 29510.0)
     assert order.stop_price == 29505.0
     ex.set_price(MNQ, 29507.0)
