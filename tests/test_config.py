@@ -23,7 +23,7 @@ RULE_TABLES = [
     "cooldown_after_loss", "no_stop_loss_grace", "session_block_outside", "auth_loss_guard",
     "symbol_blocks", "trade_management", "daily_realized_profit",
     # SPEC section 6: the Topstep account guard
-    "max_loss_guard", "plan_position_size", "firm_close",
+    "max_loss_guard", "plan_position_size", "firm_close", "loss_streak",
 ]
 
 SPEC_EXAMPLE = """

@@ -94,6 +94,7 @@ LOWER = {
     "trade_frequency_limit.per_session", "no_stop_loss_grace.grace_seconds",
     "trade_management.breakeven_trigger_ticks", "trade_management.trail_activation_ticks",
     "trade_management.trail_distance_ticks", "daily_realized_profit.target",
+    "loss_streak.losses",
 }
 HIGHER = {
     "trade_frequency_limit.minute_cooldown_seconds", "trade_frequency_limit.hour_cooldown_seconds",
@@ -101,6 +102,7 @@ HIGHER = {
     "trade_management.breakeven_offset_ticks",  # the stop locks in more profit
     "max_loss_guard.buffer", "max_loss_guard.buffer_share",  # acting further from the floor
     "firm_close.flatten_minutes_before",
+    "loss_streak.cooldown_seconds",
     "firm_close.reopen",  # no new entries for longer
 }
 SWITCHES = {
@@ -114,6 +116,7 @@ SIMPLE: dict[str, Callable[[Any, Any], Direction]] = {
     # closing newest positions whole takes off more than reducing them to the limit
     "max_contracts.reduce_to_limit": _order(True, False),
     "max_contracts.count_type": _order("net", "gross"),  # gross ≥ net, always
+    "loss_streak.reset_daily": _order(True, False),  # a streak carried over the reset is stricter
     "daily_realized_loss.warn_at": _superset,
     "session_block_outside.holidays": _superset,
     "symbol_blocks.symbols": _superset,

@@ -229,6 +229,19 @@ class DailyRealizedProfit(RuleConfig):
     target: Amount = Field(1000.0, gt=0, title="Profit target ($)")
 
 
+class LossStreak(RuleConfig):
+    """RULE-017: a cooldown after several losing exits in a row."""
+
+    losses: Count = Field(
+        3, ge=2, title="Losing exits in a row",
+        description="Closing orders that lost, one after another (a win or breakeven resets it).",
+    )
+    cooldown_seconds: Count = Field(1800, ge=1, title="Cooldown (s)")
+    reset_daily: Switch = Field(
+        True, title="New day, new streak", description="The daily reset starts the count again.",
+    )
+
+
 # --- the Topstep account itself (SPEC section 6): act only on accounts with a plan ---------------
 
 
@@ -335,4 +348,5 @@ class RulesConfig(BaseModel):
         default_factory=lambda: PlanPositionSize(enabled=False)
     )
     firm_close: FirmClose = Field(default_factory=lambda: FirmClose(enabled=False))
+    loss_streak: LossStreak = Field(default_factory=lambda: LossStreak(enabled=False))
 

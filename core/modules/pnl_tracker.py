@@ -114,6 +114,14 @@ class PnlTracker:
             result.fills += sign
             result.first_fill = min(result.first_fill, trade.created_at)
 
+    def closing_orders(self, account_id: int, since: datetime | None = None) -> list[OrderResult]:
+        """The account's closing orders (first fill at or after ``since``), oldest first."""
+        found = [
+            r for (acct, _), r in self._orders.items()
+            if acct == account_id and r.fills > 0 and (since is None or r.first_fill >= since)
+        ]
+        return sorted(found, key=lambda r: r.first_fill)
+
     def order_result(self, trade: TradeEvent) -> OrderResult | None:
         """The closing order ``trade`` belongs to, summed over its half-turns so far (a trade
         without an order id stands alone)."""

@@ -155,7 +155,7 @@ def test_money_reads_like_a_trader_writes_it(value: float | Decimal, text: str) 
 
 
 def test_the_rules_run_in_table_order_with_their_config_tables() -> None:
-    assert [r.rule_id for r in ALL_RULES] == [f"RULE-{n:03d}" for n in range(1, 17)]
+    assert [r.rule_id for r in ALL_RULES] == [f"RULE-{n:03d}" for n in range(1, 18)]
     assert [r.key for r in ALL_RULES] == list(RulesConfig.model_fields)
 
 

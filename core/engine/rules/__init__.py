@@ -24,6 +24,7 @@ from core.engine.rules.r013_daily_realized_profit import DailyRealizedProfitRule
 from core.engine.rules.r014_max_loss_guard import MaxLossGuardRule
 from core.engine.rules.r015_plan_position_size import PlanPositionSizeRule
 from core.engine.rules.r016_firm_close import FirmCloseRule
+from core.engine.rules.r017_loss_streak import LossStreakRule
 
 ALL_RULES: tuple[type[Rule], ...] = (  # type: ignore[type-arg]
     MaxContractsRule,
@@ -42,6 +43,7 @@ ALL_RULES: tuple[type[Rule], ...] = (  # type: ignore[type-arg]
     MaxLossGuardRule,
     PlanPositionSizeRule,
     FirmCloseRule,
+    LossStreakRule,
 )
 
 
