@@ -85,6 +85,12 @@ def _order(*loosest_first: Any) -> Callable[[Any, Any], Direction]:
     return lambda old, new: _compare(loosest_first.index(old), loosest_first.index(new), False)
 
 
+def _restrict_fraction(o: Any, n: Any) -> Direction:
+    """0 switches the step off (the loosest); otherwise restricting sooner tightens."""
+    return _compare(INF if o == 0 else o, INF if n == 0 else n)
+
+
+LADDERED = ("daily_realized_loss", "daily_unrealized_loss", "daily_realized_profit", "max_loss_guard")
 # Keys judged on their own values, as "table.key". A lower value tightens for LOWER, a higher
 # one for HIGHER; for the switches True is the stricter side.
 LOWER = {
@@ -125,6 +131,14 @@ SIMPLE: dict[str, Callable[[Any, Any], Direction]] = {
     # an earlier close for a product, or a product added to the list, is flat sooner
     "firm_close.symbols": lambda o, n: L if n is None else (T if o is None else _compare(o, n)),
     "firm_close.timezone": lambda o, n: L,
+    # the ladder: warnings, then the restrict step (sooner, smaller, longer is tighter)
+    **{f"{t}.warn_at": _superset for t in ("daily_unrealized_loss", "daily_realized_profit")},
+    **{f"{t}.restrict_at": _restrict_fraction
+       for t in ("daily_realized_loss", "daily_unrealized_loss", "daily_realized_profit")},
+    "max_loss_guard.restrict_at": lambda o, n: _compare(o, n, tighter_when_lower=False),
+    **{f"{t}.restrict_max_contracts": _compare for t in LADDERED},
+    **{f"{t}.restrict_cooldown_seconds": (lambda o, n: _compare(o, n, tighter_when_lower=False))
+       for t in LADDERED},
     # no clear direction: neither scope contains the other; another zone moves the window
     "daily_unrealized_loss.scope": lambda o, n: L,
     "max_unrealized_profit.scope": lambda o, n: L,

@@ -11,6 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.config.ladder import (
+    below_one,
+    fractions,
+    restrict_at,
+    restrict_cooldown_seconds,
+    restrict_max_contracts,
+    warn_fractions,
+)
 from core.config.types import (
     Amount,
     CalendarDate,
@@ -84,23 +92,29 @@ class DailyRealizedLoss(RuleConfig):
         title="Warn at",
         description="Fractions of the limit that raise a warning once per trading day.",
     )
+    restrict_at: Amount = restrict_at()
+    restrict_max_contracts: Count = restrict_max_contracts()
+    restrict_cooldown_seconds: Count = restrict_cooldown_seconds()
 
-    @field_validator("warn_at")
-    @classmethod
-    def _fractions(cls, value: list[float]) -> list[float]:
-        for fraction in value:
-            if not 0 < fraction < 1:
-                raise ValueError(f"each warning fraction must be between 0 and 1, got {fraction}")
-        return sorted(set(value))
+    _restrict = field_validator("restrict_at")(below_one)
+    _fractions = field_validator("warn_at")(fractions)
 
 
 class DailyUnrealizedLoss(RuleConfig):
-    """RULE-004: close a position (or everything) at an open loss."""
+    """RULE-004: close a position (or everything) at an open loss. Warnings and the restrict
+    step follow the account's open loss (account scope)."""
 
     limit: Amount = Field(300.0, gt=0, title="Open-loss limit ($)")
     scope: Literal["position", "account"] = Field(
         "position", title="Scope", description="position: each position; account: their sum."
     )
+    warn_at: list[Amount] = warn_fractions()
+    restrict_at: Amount = restrict_at()
+    restrict_max_contracts: Count = restrict_max_contracts()
+    restrict_cooldown_seconds: Count = restrict_cooldown_seconds()
+
+    _restrict = field_validator("restrict_at")(below_one)
+    _fractions = field_validator("warn_at")(fractions)
 
 
 class MaxUnrealizedProfit(RuleConfig):
@@ -227,6 +241,13 @@ class DailyRealizedProfit(RuleConfig):
     """RULE-013: stop for the day at a net realized profit target."""
 
     target: Amount = Field(1000.0, gt=0, title="Profit target ($)")
+    warn_at: list[Amount] = warn_fractions()
+    restrict_at: Amount = restrict_at()
+    restrict_max_contracts: Count = restrict_max_contracts()
+    restrict_cooldown_seconds: Count = restrict_cooldown_seconds()
+
+    _restrict = field_validator("restrict_at")(below_one)
+    _fractions = field_validator("warn_at")(fractions)
 
 
 class LossStreak(RuleConfig):
@@ -261,6 +282,9 @@ class MaxLossGuard(RuleConfig):
         title="Warn at ($ from the floor)",
         description="Warnings as the distance to the floor falls to these amounts.",
     )
+    restrict_at: Amount = restrict_at("a distance to the floor in $")
+    restrict_max_contracts: Count = restrict_max_contracts()
+    restrict_cooldown_seconds: Count = restrict_cooldown_seconds()
 
     @field_validator("warn_at")
     @classmethod

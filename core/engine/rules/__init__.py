@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from core.config.rules import RulesConfig
 from core.engine.rules.base import Breach, LockRequest, Rule, RuleContext
+from core.engine.rules.ladder import LadderRule
 from core.engine.rules.r001_max_contracts import MaxContractsRule
 from core.engine.rules.r002_max_contracts_per_instrument import MaxContractsPerInstrumentRule
 from core.engine.rules.r003_daily_realized_loss import DailyRealizedLossRule
@@ -48,12 +49,14 @@ ALL_RULES: tuple[type[Rule], ...] = (  # type: ignore[type-arg]
 
 
 def build_rules(config: RulesConfig) -> list[Rule]:  # type: ignore[type-arg]
-    """The enabled rules, in table order."""
-    rules = []
+    """The enabled rules, in table order; the ladder's restrict steps last, when any is set."""
+    rules: list[Rule] = []  # type: ignore[type-arg]
     for rule_cls in ALL_RULES:
         rule_config = getattr(config, rule_cls.key)
         if rule_config.enabled:
             rules.append(rule_cls(rule_config))
+    if LadderRule.wanted(config):
+        rules.append(LadderRule(config))
     return rules
 
 
