@@ -1,8 +1,9 @@
 """Engine throughput and event→command latency, in-process (no network, no disk).
 
-Setup: every one of the 13 rules enabled with limits the quote stream does not reach, two
-accounts with five open positions each (10 positions in 5 contracts), every position with a
-protective stop, contracts from the live contract list. The quote stream is a random walk.
+Setup: every rule enabled (RULE-001…017, the Topstep guard on 150K Combine accounts) with limits
+the quote stream does not reach, two accounts with five open positions each (10 positions in 5
+contracts), every position with a protective stop, contracts from the live contract list. The
+quote stream is a random walk.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from core.config.io import parse_config
 from core.domain.clock import ManualClock
 from core.domain.commands import RecordingPort
-from core.domain.events import OrderEvent, PositionEvent, QuoteEvent, TradeEvent
+from core.domain.events import AccountEvent, OrderEvent, PositionEvent, QuoteEvent, TradeEvent
 from core.engine.engine import Engine
 from core.modules.contracts import Contract
 
@@ -36,7 +37,7 @@ ACCOUNTS = (1001, 1002)
 NOW = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)
 
 
-def all_rules_config(open_loss_limit: float = 10_000_000) -> Any:
+def all_rules_config(open_loss_limit: float = 10_000_000, mll_buffer: float = 250) -> Any:
     big = 10_000_000
     return parse_config(
         {
@@ -60,6 +61,10 @@ def all_rules_config(open_loss_limit: float = 10_000_000) -> Any:
                 "symbol_blocks": {"enabled": True, "symbols": ["RTY"]},
                 "trade_management": {"enabled": True, "breakeven_trigger_ticks": 1_000_000, "trail_activation_ticks": 1_000_000, "trailing": True},
                 "daily_realized_profit": {"enabled": True, "target": big},
+                "max_loss_guard": {"enabled": True, "buffer": mll_buffer},
+                "plan_position_size": {"enabled": True},
+                "firm_close": {"enabled": True},
+                "loss_streak": {"enabled": True, "losses": 1000},
             }
         }
     )
@@ -73,6 +78,9 @@ def build_engine() -> tuple[Engine, ManualClock, RecordingPort]:
         engine.contracts.put(Contract.from_gateway(raw), persist=False)
     order_id = 9_000_000_000
     for account_id in ACCOUNTS:
+        # A 150K Combine (floor 145,500 at the start), far from its floor.
+        engine.handle(AccountEvent(account_id, name=f"150KTC-V2-BENCH-{account_id}",
+                                   balance=1_000_000.0, can_trade=True))
         for n, (contract_id, price) in enumerate(CONTRACTS.items()):
             long = (n + account_id) % 2 == 0
             engine.handle(
@@ -171,6 +179,27 @@ def latency(scenario: str, breaches: int) -> dict[str, float]:
             PositionEvent(8, account_id, "CON.F.US.M2K.U26", 1, 101 + i, 2500.0, NOW)
             for i in range(breaches)
         ]
+    elif scenario == "RULE-014 quote":
+        # The account stands $300 above its floor before open P&L; each quote's open loss
+        # takes it inside the $250 buffer (the guard flattens and locks; the lock is lifted,
+        # unmeasured, so the next quote breaches afresh).
+        engine.resend.resend_after = 0.0
+        long = (0 + account_id) % 2 == 0
+        bad = price - 30.0 if long else price + 30.0  # MNQ 2 lots: −$120, past the buffer
+        engine.handle(QuoteEvent(contract_id, price))  # every other position at its entry
+        for other in CONTRACTS:
+            engine.handle(QuoteEvent(other, CONTRACTS[other]))
+        engine.handle(AccountEvent(account_id, balance=145_800.0))
+        clock.advance(3)  # the balance change has settled (no position update was due)
+        port.clear()
+
+        def unlock() -> None:  # not measured: lets every quote breach afresh
+            engine.lockouts.clear(account_id, "RULE-014", lambda _lock: None)
+
+        events = []
+        for i in range(breaches):
+            events.append(unlock)
+            events.append(QuoteEvent(contract_id, bad + (0.25 if i % 2 else 0.0)))
     elif scenario == "RULE-004 quote":
         engine.apply_config(all_rules_config(open_loss_limit=100.0))
         engine.resend.resend_after = 0.0  # measure every breach, not just the first
@@ -181,7 +210,10 @@ def latency(scenario: str, breaches: int) -> dict[str, float]:
     gc.disable()
     try:
         for event in events:
-            engine.handle(event)
+            if callable(event):
+                event()
+            else:
+                engine.handle(event)
     finally:
         gc.enable()
     samples = [
@@ -199,7 +231,7 @@ def latency(scenario: str, breaches: int) -> dict[str, float]:
 
 
 def run(quotes: int = 200_000, breaches: int = 2_000) -> None:
-    print("Engine benchmark: 13 rules enabled, 2 accounts x 5 positions in 5 contracts, in-process")
+    print("Engine benchmark: every rule enabled (001-017), 2 accounts x 5 positions in 5 contracts, in-process")
     tp = throughput(quotes)
     print()
     print("| measure | value |")
@@ -210,7 +242,7 @@ def run(quotes: int = 200_000, breaches: int = 2_000) -> None:
     print()
     print("| breach scenario | commands | event→command p50 | p99 | max |")
     print("|---|---|---|---|---|")
-    for scenario in ("hard-lock gate", "RULE-001 reduce", "RULE-004 quote"):
+    for scenario in ("hard-lock gate", "RULE-001 reduce", "RULE-004 quote", "RULE-014 quote"):
         r = latency(scenario, breaches)
         print(
             f"| {scenario} | {r['count']:,} | {r['p50_ms']:.3f} ms | {r['p99_ms']:.3f} ms | {r['max_ms']:.3f} ms |"

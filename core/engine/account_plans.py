@@ -48,8 +48,19 @@ class AccountPlans:
     def __init__(self, table: PlanTable, tracker: MllTracker, config: AppConfig) -> None:
         self.table = table
         self.tracker = tracker
-        self.config = config
         self._plans: dict[tuple[int, str, str], Plan | None] = {}
+        # account → (name, tracker version, floor): read on every quote of a guarded account
+        self._floors: dict[int, tuple[str, int, Floor | None]] = {}
+        self.config = config
+
+    @property
+    def config(self) -> AppConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: AppConfig) -> None:
+        self._config = config
+        self._floors.clear()
 
     def plan(self, account: AccountMirror) -> Plan | None:
         settings = self.config.account(account.account_id)
@@ -71,6 +82,14 @@ class AccountPlans:
         return self.tracker.ensure(account.account_id, plan.id, spec.starting_balance, spec.mll)
 
     def floor(self, account: AccountMirror) -> Floor | None:
+        cached = self._floors.get(account.account_id)
+        if cached is not None and cached[0] == account.name and cached[1] == self.tracker.version:
+            return cached[2]
+        floor = self._floor(account)
+        self._floors[account.account_id] = (account.name, self.tracker.version, floor)
+        return floor
+
+    def _floor(self, account: AccountMirror) -> Floor | None:
         settings = self.config.account(account.account_id)
         plan = self.plan(account)
         mll = plan.spec.mll if plan is not None else 0.0

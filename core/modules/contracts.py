@@ -78,6 +78,8 @@ class ContractCache:
         self._store = store
         self.loader = loader
         self._contracts: dict[str, Contract] = {}
+        # Read on every quote by open P&L: tick value / tick size, per contract.
+        self.point_values: dict[str, float] = {}
         self._symbols: dict[str, str] = {}
         # Id root → trader's symbol (EP → ES) learned from known contracts, so a new expiry
         # of a known root matches its symbol before its own details arrive.
@@ -93,7 +95,18 @@ class ContractCache:
             contract = self._contracts.get(contract_id)  # a synchronous loader answers at once
         return contract
 
+    def point_value(self, contract_id: str) -> float | None:
+        """Dollars per one point of price for one contract (tick value / tick size)."""
+        value = self.point_values.get(contract_id)
+        if value is None:
+            contract = self.get(contract_id)
+            if contract is None or contract.tick_size <= 0:
+                return None
+            value = self.point_values[contract_id] = contract.tick_value / contract.tick_size
+        return value
+
     def put(self, contract: Contract, persist: bool = True) -> None:
+        self.point_values.pop(contract.contract_id, None)
         known = self._contracts.get(contract.contract_id)
         self._contracts[contract.contract_id] = contract
         self._symbols[contract.contract_id] = contract.symbol

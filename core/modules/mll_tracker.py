@@ -49,6 +49,7 @@ class MllTracker:
     def __init__(self, store: MllStore | None = None) -> None:
         self._store = store
         self._records: dict[int, MllRecord] = {}
+        self.version = 0  # bumped on every change: readers may cache until it moves
 
     def record(self, account_id: int) -> MllRecord | None:
         return self._records.get(account_id)
@@ -93,10 +94,12 @@ class MllTracker:
         return record
 
     def restore(self, records: Iterable[MllRecord]) -> None:
+        self.version += 1
         for record in records:
             self._records[record.account_id] = record
 
     def _put(self, record: MllRecord) -> None:
+        self.version += 1
         self._records[record.account_id] = record
         if self._store is not None:
             self._store.save_mll(record, _noop)

@@ -78,6 +78,11 @@ class QuoteBook:
     def mark(self, contract_id: str) -> float | None:
         return self._marks.get(contract_id)
 
+    @property
+    def marks(self) -> dict[str, float]:
+        """Live marks by contract (read-only use: the hot path reads it without a call)."""
+        return self._marks
+
     def quote(self, contract_id: str) -> Quote | None:
         return self._quotes.get(contract_id)
 

@@ -107,23 +107,32 @@ class RuleContext:
 
     def open_pnl(self, position: Position) -> float | None:
         """Open P&L in account currency; None when the contract's mark or ticks are unknown."""
-        mark = self.quotes.mark(position.contract_id)
+        mark = self.quotes.marks.get(position.contract_id)
         if mark is None:
             return None
-        contract = self.contracts.get(position.contract_id)
-        if contract is None or contract.tick_size <= 0:
-            return None
-        ticks = (mark - position.average_price) / contract.tick_size
-        return ticks * contract.tick_value * position.signed_size
+        value = self.contracts.point_values.get(position.contract_id)
+        if value is None:
+            value = self.contracts.point_value(position.contract_id)
+            if value is None:
+                return None
+        return (mark - position.average_price) * value * position.signed_size
 
     def account_open_pnl(self) -> float | None:
         """The sum over every position; None if any is unpriced (it could be offsetting)."""
+        marks = self.quotes.marks
+        values = self.contracts.point_values
         total = 0.0
         for position in self.account.positions.values():
-            pnl = self.open_pnl(position)
-            if pnl is None:
+            contract_id = position.contract_id
+            mark = marks.get(contract_id)
+            if mark is None:
                 return None
-            total += pnl
+            value = values.get(contract_id)
+            if value is None:
+                value = self.contracts.point_value(contract_id)
+                if value is None:
+                    return None
+            total += (mark - position.average_price) * value * position.signed_size
         return total
 
     def symbol(self, contract_id: str) -> str:
