@@ -21,6 +21,7 @@ from gui.settings_fields import (
     FieldEditor,
     ListEditor,
     NumberEditor,
+    PercentListEditor,
     TextEditor,
     TimeEditor,
     boxed,
@@ -66,6 +67,8 @@ def editor_for(key: str, name: str, info: FieldInfo) -> FieldEditor:
         return ChoiceEditor(key, title, description, get_args(kind))
     if kind is time:
         return TimeEditor(key, title, description)
+    if origin is list and name == "warn_at":
+        return PercentListEditor(key, title, description)
     if origin is list:
         (item,) = get_args(kind)
         if _is_model(item):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 
@@ -10,3 +11,20 @@ def money(value: float | Decimal) -> str:
     amount = float(value)
     sign = "-" if amount < 0 else ""
     return f"{sign}${abs(amount):,.2f}"
+
+
+def duration(seconds: float) -> str:
+    """How long, in one format everywhere: "45 s", "4 min 10 s", "30 min", "1 h 12 min",
+    "2 days 3 h". Rounded up to the second: a lock never reads "0 s" while it still holds."""
+    total = max(0, math.ceil(seconds - 1e-9))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        head = f"{days} day{'s' if days != 1 else ''}"
+        return f"{head} {hours} h" if hours else head
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
