@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +47,18 @@ log = logging.getLogger(__name__)
 HISTORY_DAYS = 90
 
 
+def _weak(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A callback for a child that does not keep the app alive: no reference cycle, so the app
+    (and its tray icon) goes away at once when released, never later inside a random GC pass."""
+    ref = weakref.WeakMethod(method)  # type: ignore[arg-type]
+
+    def call(*args: Any) -> Any:
+        bound = ref()
+        return None if bound is None else bound(*args)
+
+    return call
+
+
 class TrayApp(QObject):
     def __init__(
         self,
@@ -70,14 +83,16 @@ class TrayApp(QObject):
         self._history_dir = history_dir
         self.zone = ZoneInfo(service.config.general.timezone)
         self.bridge = CoreBridge(service.bus)
-        self.watch = EnforcementWatch(service.bus, self._engine, service.clock,
-                                      on_finished=self._announce)
+        self.watch = EnforcementWatch(service.bus, _weak(self._engine), service.clock,
+                                      on_finished=_weak(self._announce))
         # The service's clock, not the wall's: countdowns and "until 17:00" agree with the engine.
         self.tray = TrayController(zone=self.zone, now=service.clock.now)
+        tray = self.tray
         self.dashboard = DashboardWindow(zone=self.zone, now=service.clock.now,
-                                         tray_available=lambda: self.tray.available)
-        self.notifier = Notifier(self.bridge, self.tray.tray, zone=self.zone, todo=self._todo,
-                                 monotonic=monotonic, on_open_dashboard=self.dashboard.show_and_raise)
+                                         tray_available=lambda: tray.available)
+        self.notifier = Notifier(self.bridge, self.tray.tray, zone=self.zone,
+                                 todo=_weak(self._todo), monotonic=monotonic,
+                                 on_open_dashboard=self.dashboard.show_and_raise)
         self._waiting = WaitingCache()
         self._last_marks: dict[str, float] = {}
         self._started_at = service.clock.now()
@@ -188,8 +203,9 @@ class TrayApp(QObject):
 
     def show_history(self) -> None:
         if self.history_window is None:
-            self.history_window = HistoryWindow(self._read_history, self.zone,
-                                                lambda: dict(self.service.names))
+            names = self.service.names
+            self.history_window = HistoryWindow(_weak(self._read_history), self.zone,
+                                                lambda: dict(names))
         self.history_window.show()
         self.history_window.raise_()
         self.history_window.activateWindow()
@@ -206,7 +222,7 @@ class TrayApp(QObject):
 
     def request_lock_out(self) -> None:
         if self.self_lock_window is None:
-            self.self_lock_window = SelfLockWindow(self._lock_out_confirmed)
+            self.self_lock_window = SelfLockWindow(_weak(self._lock_out_confirmed))
         engine = self._engine()
         accounts = sorted(self.service.status) if engine is not None else []
         names = [self.service.names.get(a) or str(a) for a in accounts]
@@ -233,8 +249,7 @@ class TrayApp(QObject):
             self._quit_requested.set()  # nothing locked, nothing open: nothing to give up
             return
         if self.quit_gate is not None:
-            self.quit_gate.close()
-            self.quit_gate.deleteLater()
+            self.quit_gate.close()  # a new question for the state as it is now
         self.quit_gate = QuitGate(risks, hard_locked=any_hard_lock(snapshots), admin=self._admin,
                                   on_granted=self._quit_requested.set, monotonic=self._monotonic)
         self.quit_gate.show()

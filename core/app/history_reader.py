@@ -276,7 +276,7 @@ def export_csv(rows: Iterable[HistoryRow], path: Path, zone: ZoneInfo) -> int:
                 row.rule,
                 row.contract,
                 "" if row.size is None else row.size,
-                "" if row.price is None else f"{row.price:g}",
+                "" if row.price is None else f"{row.price:.10g}",
                 row.outcome,
                 "" if row.latency_ms is None else f"{row.latency_ms:.1f}",
                 row.details,
