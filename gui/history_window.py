@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -39,6 +39,7 @@ HEADERS = ["Time", "Account", "What", "Rule", "Contract", "Size", "Price", "Outc
            "Details"]
 _OUTCOME_COLOUR = {"Done": GREEN, "Retrying": AMBER, "Failed": RED}
 ALL_DAYS = "All days"
+MAX_COLUMN = 150
 
 Loader = Callable[[], list[HistoryRow]]
 
@@ -91,7 +92,10 @@ class HistoryWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(split, 1)
-        self.resize(1100, 600)
+        screen = QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else None
+        self.resize(min(1280, int(area.width() * 0.92)) if area else 1100,
+                    min(640, int(area.height() * 0.85)) if area else 600)
         self._dialog: QFileDialog | None = None
 
     # --- loading --------------------------------------------------------------------------------
@@ -147,6 +151,10 @@ class HistoryWindow(QWidget):
     def _show_day(self, _index: int) -> None:
         names = self._names()
         self.table.fill([history_row(r, self._zone, names) for r in self.shown_rows()])
+        for column in range(self.table.columnCount() - 1):
+            # A long account name or reason must not push the details out of sight.
+            if self.table.columnWidth(column) > MAX_COLUMN:
+                self.table.setColumnWidth(column, MAX_COLUMN)
 
     # --- export ---------------------------------------------------------------------------------
 

@@ -88,8 +88,7 @@ def group(batch: list[Shown]) -> tuple[str, str, str]:
     if len(batch) == 1:
         return first.title, first.body, first.level
     title = f"{first.title} (+{len(batch) - 1} more)"
-    lines = [f"• {s.title}: {s.body.splitlines()[0] if s.body else ''}".rstrip(": ")
-             for s in batch[:MAX_LINES]]
+    lines = [f"• {s.title}: {' '.join(s.body.split())}".rstrip(": ") for s in batch[:MAX_LINES]]
     if len(batch) > MAX_LINES:
         lines.append(f"… and {len(batch) - MAX_LINES} more on the dashboard")
     return title, "\n".join(lines), first.level

@@ -124,9 +124,10 @@ class PopupWindow(QWidget):
 
     def _fit(self) -> None:
         """As tall as the messages need, at most 60 % of the screen; then placed in its corner."""
-        self._list.adjustSize()
-        content = self._list.sizeHint().height()
-        chrome = self.dismiss_button.sizeHint().height() + 40
+        # Wrapped labels: their height depends on the width they get inside the scroll area.
+        inner = WIDTH - 2 * self.layout().contentsMargins().left() - 24
+        content = self._list_layout.totalHeightForWidth(inner)
+        chrome = self.dismiss_button.sizeHint().height() + 48
         screen = self.screen() or QGuiApplication.primaryScreen()
         limit = int(screen.availableGeometry().height() * 0.6) if screen is not None else 600
         self.setFixedHeight(max(140, min(content + chrome, limit)))

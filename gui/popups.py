@@ -249,7 +249,7 @@ class Notifier(QObject):
         body_lines = lines[:MAX_LINES] + (
             [f"… and {len(lines) - MAX_LINES} more"] if len(lines) > MAX_LINES else [])
         self._show("enforcement", f"Enforced: {', '.join(rules)}",
-                   f"{self._account(account_id)}:\n" + "\n".join(body_lines), INFO, account_id)
+                   f"{self._account(account_id)}: " + "; ".join(body_lines), INFO, account_id)
 
     def _enforcement_failed(self, notice: EnforcementFailed) -> None:
         key = command_key(notice.command)

@@ -54,6 +54,9 @@ def name_the_app() -> None:
     the names a desktop shows, instead of "main.py"/"python3"."""
     from PySide6.QtGui import QGuiApplication
 
+    # Qt reads the instance half of WM_CLASS from RESOURCE_NAME when the first window is made
+    # (else from argv[0]: "main.py").
+    os.environ.setdefault("RESOURCE_NAME", DESKTOP_NAME)
     QGuiApplication.setApplicationName("RiskManager")
     QGuiApplication.setApplicationDisplayName("Risk Manager")
     QGuiApplication.setDesktopFileName(DESKTOP_NAME)
