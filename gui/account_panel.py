@@ -121,6 +121,7 @@ class AccountPanel(QWidget):
         self.no_enforcement_label = QLabel("Nothing enforced since the app started. Earlier "
                                            "days are in History.")
         self.no_enforcement_label.setWordWrap(True)
+        self.no_enforcement_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         left = QVBoxLayout()
         left.addWidget(limits_box)

@@ -126,7 +126,11 @@ class PopupWindow(QWidget):
         """As tall as the messages need, at most 60 % of the screen; then placed in its corner."""
         # Wrapped labels: their height depends on the width they get inside the scroll area.
         inner = WIDTH - 2 * self.layout().contentsMargins().left() - 24
-        content = self._list_layout.totalHeightForWidth(inner)
+        spacing = max(0, self._list_layout.spacing())
+        content = sum(
+            (frame.heightForWidth(inner) if frame.heightForWidth(inner) > 0
+             else frame.sizeHint().height()) + spacing
+            for _shown, frame in self._entries)
         chrome = self.dismiss_button.sizeHint().height() + 48
         screen = self.screen() or QGuiApplication.primaryScreen()
         limit = int(screen.availableGeometry().height() * 0.6) if screen is not None else 600

@@ -76,7 +76,6 @@ class DataTable(QTableWidget):
         self.setAlternatingRowColors(True)
         self.setSortingEnabled(False)  # sorting would move items under the in-place updates
         self.verticalHeader().setVisible(False)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.setWordWrap(False)  # one line a row: the last column holds the long text

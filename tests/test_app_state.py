@@ -176,3 +176,29 @@ def test_history_has_one_row_per_action_kept_across_restarts(tmp_path: Path) -> 
     assert closed_row[0] == "2026-08-19" and closed_row[1] == "2026-08-19 10:00:00 CDT"
     assert closed_row[4:10] == ["Open loss limit", "CON.F.US.MNQ.U26", "3", "20011.25", "Done",
                                 "9012.0"]
+
+
+def test_the_watch_keeps_one_row_per_action_and_what_still_fails() -> None:
+    from core.app.enforcement_watch import EnforcementWatch
+    from core.domain.commands import CloseContract, Flatten, ModifyStop
+    from core.engine.notices import EnforcementDone, EnforcementFailed, EnforcementIssued
+    from tests.builders import MNQ, config, make_engine, position
+
+    engine, clock, _ = make_engine(config({"daily_unrealized_loss": {"limit": 300}}))
+    engine.handle(position(MNQ, 7, 20000.0))
+    watch = EnforcementWatch(engine.bus, lambda: engine, clock)
+    close = CloseContract(account_id=ACCOUNT, rule_id="RULE-004", reason="x", contract_id=MNQ)
+    for _ in range(3):  # the engine resends while it is in flight: still one action
+        engine.bus.publish(EnforcementIssued(close))
+    engine.bus.publish(EnforcementFailed(close, "HTTP 503", 5))
+    stop = ModifyStop(account_id=ACCOUNT, rule_id="RULE-012", reason="trail", order_id=7,
+                      contract_id=MNQ, stop_price=19990.0)
+    engine.bus.publish(EnforcementFailed(stop, "HTTP 503", 2))  # a stop is not protection
+    [row] = watch.recent(ACCOUNT)
+    assert (row.action, row.outcome, row.target, row.size) == (
+        "close_contract", "failed", "MNQU6 long 7", 7)
+    assert [f.command for f in watch.failing(ACCOUNT)] == [close]
+    engine.bus.publish(EnforcementDone(Flatten(account_id=ACCOUNT, rule_id="RULE-003",
+                                               reason="y"), 50.0, 1))
+    assert watch.failing(ACCOUNT) == [] and not watch.any_failing()
+    watch.close()

@@ -182,6 +182,8 @@ class EnforcementWatch:
         row = account.open.get(key)
         if row is not None:
             row.outcome = "failed"
+        if isinstance(command, ModifyStop | PlaceStop):
+            return  # moving a stop is trade management, not protection: the popup says it
         known = account.failing.get(key)
         since = known.since if known is not None else self._clock.now()
         account.failing[key] = Failing(command, notice.error, notice.attempts, since)

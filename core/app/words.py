@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from core.domain.words import duration
-
 SELF_LOCK = "SELF-LOCK"  # the rule id of a lock the trader set with "Lock me out now"
 CLEANUP = "CLEANUP"  # the engine's id for cancelling a stop left behind by a closed position
 
@@ -60,15 +58,6 @@ ACTION_WORDS: dict[str, str] = {
     "flatten": "Closed everything",
     "modify_stop": "Stop moved",
     "place_stop": "Stop placed",
-}
-# ... and what it is while it still has to happen ("could not close MNQ long 7")
-ACTION_TODO: dict[str, str] = {
-    "close_contract": "close",
-    "partial_close": "reduce",
-    "cancel_order": "cancel",
-    "flatten": "close everything",
-    "modify_stop": "move the stop",
-    "place_stop": "place a stop",
 }
 OUTCOME_WORDS: dict[str, str] = {
     "issued": "Sent",
@@ -119,11 +108,6 @@ def local_time(at: datetime, zone: ZoneInfo, *, with_day: bool = False, now: dat
     other_day = now is not None and now.astimezone(zone).date() != local.date()
     fmt = "%a %H:%M" if with_day or other_day else "%H:%M"
     return f"{local.strftime(fmt)} {local.tzname() or ''}".strip()
-
-
-def cooldown_length(seconds: float) -> str:
-    """ "30 min cooldown": a cooldown's whole length, in the one duration format."""
-    return f"{duration(seconds)} cooldown"
 
 
 def percent(fraction: float) -> str:
