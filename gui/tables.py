@@ -76,6 +76,8 @@ class DataTable(QTableWidget):
         self.setAlternatingRowColors(True)
         self.setSortingEnabled(False)  # sorting would move items under the in-place updates
         self.verticalHeader().setVisible(False)
+        # One line a row, sized once from the font (measuring every row on each update is slow).
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.horizontalHeader().setStretchLastSection(True)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.setWordWrap(False)  # one line a row: the last column holds the long text

@@ -135,7 +135,12 @@ async def tray_scenes(ui: TrayApp, service: RiskService, gateway: object,
     # Closes refused by the gateway: failing enforcement, in red, with what to do by hand.
     for path in CLOSES:
         gateway.inject_rest_failures(503, count=10_000, path=path)
-    await until(ui.watch.any_failing, 90, "a failing enforcement")
+    engine = service.engine
+
+    def failing_while_held() -> bool:
+        return ui.watch.any_failing() and bool(engine.mirror.account(DEMO_ACCOUNT_ID).positions)
+
+    await until(failing_while_held, 120, "a failing enforcement with a position held")
     await settle(ui, 1.5)
     shot(ui.dashboard, "dashboard-failing.png")
     screen_shot("screen-failing.png")
@@ -147,7 +152,6 @@ async def tray_scenes(ui: TrayApp, service: RiskService, gateway: object,
     other = DEMO_ACCOUNT_ID + 1
     mnq = next(c.id for c in gateway.exchange.contracts.values() if c.root == "MNQ")
     gateway.exchange.place_order(other, mnq, MARKET, BUY, 1)
-    engine = service.engine
     await until(lambda: engine.quotes.mark(mnq) is not None
                 and bool(engine.mirror.account(other).positions), 30, "the position's price")
     await settle(ui, 1.0)

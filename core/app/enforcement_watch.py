@@ -279,12 +279,14 @@ def todo_words(engine: Engine | None, command: EnforcementCommand) -> str:
     if isinstance(command, CloseContract):
         position = positions.get(command.contract_id)
         name = contract_name(engine, command.contract_id)
-        return f"close {name} {side_word(position.signed_size)}" if position else f"close {name}"
+        if position is None:  # flat as the stream says, but the gateway never confirmed it
+            return f"check that {name} is flat"
+        return f"close {name} {side_word(position.signed_size)}"
     if isinstance(command, PartialClose):
         position = positions.get(command.contract_id)
         name = contract_name(engine, command.contract_id)
         if position is None:
-            return f"check {name}"
+            return f"check that {name} is flat"
         keep = max(0, position.size - command.size)
         return f"reduce {name} {side_word(position.signed_size)} to {keep}"
     if isinstance(command, CancelOrder):
