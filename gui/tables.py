@@ -133,8 +133,8 @@ class DataTable(QTableWidget):
         shown = min(max(self.rowCount(), 1), self._fit_rows)
         row_height = self.verticalHeader().defaultSectionSize()
         height = self.horizontalHeader().height() + shown * row_height + 2 * self.frameWidth() + 2
-        if self.horizontalScrollBar().isVisible():
-            height += self.horizontalScrollBar().height()
+        # Room for a horizontal scroll bar either way: it may appear after this is measured.
+        height += self.horizontalScrollBar().sizeHint().height()
         self.setFixedHeight(height)
 
     def set_text(self, row: int, column: int, text: str, colour: str | None = None) -> None:
