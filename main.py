@@ -114,6 +114,12 @@ def run_tray_app(config: object, config_path: Path | None, *, demo: bool) -> int
             file=sys.stderr,
         )
         return 1
+    from gui.platform_check import xcb_problem
+
+    problem = xcb_problem()  # names the missing packages instead of Qt's core dump
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     import qasync
     from PySide6.QtWidgets import QApplication
 

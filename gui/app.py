@@ -1,68 +1,62 @@
 """The tray application: wires the running service to the tray, popups and windows.
 
 It renders; it never decides. Snapshots are taken on the loop's thread (qasync makes it the
-Qt thread) a few times a second and handed to the tray and the dashboard.
+Qt thread) a few times a second and handed to the tray and the dashboard. Every action the
+trader can take (Settings, History, Lock me out now, About, Quit) is in the tray menu and on
+the dashboard's toolbar alike, so a desktop without a tray loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+import time
+import weakref
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMessageBox
 
 from core.app.admin_password import AdminPassword
+from core.app.enforcement_watch import EnforcementWatch, todo_words
+from core.app.history_reader import HistoryRow, read_history
+from core.app.protection import any_hard_lock, lock_text, quit_risks
+from core.app.self_lock import lock_me_out, self_lock_until
 from core.app.service import RiskService
-from core.app.snapshot import AccountSnapshot, EnforcementView
+from core.app.snapshot import AccountSnapshot, EnforcementView, LockView
 from core.app.snapshot_builder import take_snapshot
-from core.domain.commands import ACTIONS
-from core.engine.notices import EnforcementDone, EnforcementFailed, EnforcementIssued
+from core.app.waiting import NOTHING, WaitingCache
+from core.app.words import local_time
+from core.domain.commands import EnforcementCommand
+from core.domain.trading_day import TradingCalendar
+from gui.about import about_box
 from gui.bridge import CoreBridge
 from gui.dashboard import DashboardWindow
+from gui.history_window import HistoryWindow
 from gui.popups import Notifier
+from gui.quit_gate import QuitGate
+from gui.self_lock_window import SelfLockWindow
 from gui.tray import TrayController
 
 log = logging.getLogger(__name__)
 
-RECENT_ENFORCEMENT = 50
+HISTORY_DAYS = 90
 
 
-class QuitGate(QWidget):
-    """Asks for the admin password before quitting while an account is hard-locked.
+def _weak(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A callback for a child that does not keep the app alive: no reference cycle, so the app
+    (and its tray icon) goes away at once when released, never later inside a random GC pass."""
+    ref = weakref.WeakMethod(method)  # type: ignore[arg-type]
 
-    A window, not a modal dialog: a nested Qt loop would freeze the asyncio tasks that keep
-    enforcing while the question is on screen.
-    """
+    def call(*args: Any) -> Any:
+        bound = ref()
+        return None if bound is None else bound(*args)
 
-    def __init__(self, admin: AdminPassword, on_granted: Callable[[], None]) -> None:
-        super().__init__()
-        self.setWindowTitle("Quit Risk Manager")
-        self._admin, self._on_granted = admin, on_granted
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel("An account is locked. Quitting stops its protection.\nAdmin password:")
-        )
-        self.password = QLineEdit(self)
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.error = QLabel("", self)
-        self.error.setStyleSheet("color: #c62828")
-        button = QPushButton("Quit anyway", self)
-        button.clicked.connect(self.try_quit)
-        self.password.returnPressed.connect(self.try_quit)
-        for widget in (self.password, self.error, button):
-            layout.addWidget(widget)
-
-    def try_quit(self) -> None:
-        if self._admin.verify(self.password.text()):
-            self.hide()
-            self._on_granted()
-        else:
-            self.error.setText("Wrong password.")
-            self.password.clear()
+    return call
 
 
 class TrayApp(QObject):
@@ -75,6 +69,9 @@ class TrayApp(QObject):
         admin: AdminPassword | None = None,
         open_settings: Callable[[], None] | None = None,
         snapshot_ms: int = 250,
+        history_dir: Path | None = None,
+        show_dashboard: bool = False,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.service = service
@@ -82,43 +79,84 @@ class TrayApp(QObject):
         self._quit_requested = quit_requested
         self._admin = admin
         self._open_settings = open_settings
-        zone = service.config.general.timezone
+        self._monotonic = monotonic
+        self._history_dir = history_dir
+        self.zone = ZoneInfo(service.config.general.timezone)
         self.bridge = CoreBridge(service.bus)
-        self.tray = TrayController()
-        self.notifier = Notifier(self.bridge, self.tray.tray, zone=zone)
-        self.dashboard = DashboardWindow(zone=zone)
-        self._recent: dict[int, deque[EnforcementView]] = {}
-        self._quit_gate: QuitGate | None = None
-        self._about: QLabel | None = None
-        self.bridge.notice.connect(self._on_notice)
+        self.watch = EnforcementWatch(service.bus, _weak(self._engine), service.clock,
+                                      on_finished=_weak(self._announce))
+        # The service's clock, not the wall's: countdowns and "until 17:00" agree with the engine.
+        self.tray = TrayController(zone=self.zone, now=service.clock.now)
+        tray = self.tray
+        self.dashboard = DashboardWindow(zone=self.zone, now=service.clock.now,
+                                         tray_available=lambda: tray.available)
+        self.notifier = Notifier(self.bridge, self.tray.tray, zone=self.zone,
+                                 todo=_weak(self._todo), monotonic=monotonic,
+                                 on_open_dashboard=self.dashboard.show_and_raise)
+        self._waiting = WaitingCache()
+        self._last_marks: dict[str, float] = {}
+        self._started_at = service.clock.now()
+        self._restored_told = False
+        self.quit_gate: QuitGate | None = None
+        self.self_lock_window: SelfLockWindow | None = None
+        self.history_window: HistoryWindow | None = None
+        self._about: QMessageBox | None = None
+        for source in (self.tray, self.dashboard):
+            source.settingsRequested.connect(self._settings)
+            source.historyRequested.connect(self.show_history)
+            source.lockOutRequested.connect(self.request_lock_out)
+            source.aboutRequested.connect(self.show_about)
+            source.quitRequested.connect(self.request_quit)
         self.tray.dashboardRequested.connect(self.dashboard.show_and_raise)
-        self.tray.settingsRequested.connect(self._settings)
-        self.tray.aboutRequested.connect(self._show_about)
-        self.tray.quitRequested.connect(self.request_quit)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
         self._timer.start(snapshot_ms)
         self.tray.show()
-        if not self.tray.available:
+        if show_dashboard or not self.tray.available:
             # Some Linux desktops have no tray: the window is then the only face the app has.
             self.dashboard.show_and_raise()
 
     # --- rendering -----------------------------------------------------------------------------
 
+    def _engine(self) -> Any:
+        return getattr(self.service, "engine", None)
+
     def snapshots(self) -> list[AccountSnapshot]:
-        service = self.service
-        if not hasattr(service, "engine"):
+        service, engine = self.service, self._engine()
+        if engine is None:
             return []
+        manager = getattr(service, "config_manager", None)
+        waiting = NOTHING if manager is None else self._waiting.get(
+            manager.config, manager.pending, manager.pending_applies_at, self.zone)
+        self._remember_marks(engine)
         return [
             take_snapshot(
-                service.engine,
+                engine,
                 account_id,
                 status=status,
                 name=service.names.get(account_id, ""),
-                recent_enforcement=tuple(self._recent.get(account_id, ())),
+                recent_enforcement=self.watch.recent(account_id),
+                failing=self.watch.failing(account_id),
+                last_marks=self._last_marks,
+                waiting=waiting,
             )
             for account_id, status in sorted(service.status.items())
         ]
+
+    def _remember_marks(self, engine: Any) -> None:
+        """The last live price of each held contract: shown as stale (never acted on) once
+        market data is lost and the live quotes are cleared."""
+        held: set[str] = set()
+        for account_id in self.service.status:
+            account = engine.mirror.accounts.get(account_id)
+            if account is not None:
+                held.update(account.positions)
+        for contract_id in held:
+            mark = engine.quotes.mark(contract_id)
+            if mark is not None:
+                self._last_marks[contract_id] = mark
+        for gone in [cid for cid in self._last_marks if cid not in held]:
+            del self._last_marks[gone]
 
     def refresh(self) -> None:
         try:
@@ -128,21 +166,28 @@ class TrayApp(QObject):
             return
         self.tray.update(snapshots, self.demo)
         self.dashboard.set_snapshots(snapshots, self.demo)
+        if not self._restored_told and self._engine() is not None:
+            self._restored_told = True
+            self._announce_restored()
 
-    def _on_notice(self, notice: Any) -> None:
-        if isinstance(notice, EnforcementIssued | EnforcementDone | EnforcementFailed):
-            command = notice.command
-            outcome = {EnforcementIssued: "issued", EnforcementDone: "done", EnforcementFailed: "failed"}[
-                type(notice)
-            ]
-            view = EnforcementView(
-                at=self.service.clock.now(),
-                rule_id=command.rule_id,
-                action=ACTIONS[type(command)],
-                outcome=outcome,
-                reason=command.reason,
-            )
-            self._recent.setdefault(command.account_id, deque(maxlen=RECENT_ENFORCEMENT)).append(view)
+    def _announce_restored(self) -> None:
+        """Locks read back from the state file at start-up are still in force: say so once."""
+        engine = self._engine()
+        now = self.service.clock.now()
+        lines = []
+        for lock in engine.lockouts.all_locks():
+            if lock.active_at(now) and lock.locked_at < self._started_at:
+                view = LockView(lock.rule_id, lock.kind.value, lock.reason, lock.until,
+                                lock.remaining_seconds(now))
+                name = self.service.names.get(lock.account_id) or f"Account {lock.account_id}"
+                lines.append(f"{name}: {lock_text(view, now, self.zone)}")
+        self.notifier.announce_restored(lines)
+
+    def _announce(self, account_id: int, view: EnforcementView) -> None:
+        self.notifier.announce_action(view, account_id)
+
+    def _todo(self, command: EnforcementCommand) -> str:
+        return todo_words(self._engine(), command)
 
     # --- menu actions --------------------------------------------------------------------------
 
@@ -150,33 +195,75 @@ class TrayApp(QObject):
         if self._open_settings is not None:
             self._open_settings()
 
-    def _show_about(self) -> None:
+    def show_about(self) -> None:
         if self._about is None:
-            self._about = QLabel(
-                "<b>Risk Manager</b><br>Enforces your own risk rules on TopstepX accounts.<br>"
-                "Locks end only by their timer, the daily reset, or the gateway."
-            )
-            self._about.setWindowTitle("About Risk Manager")
-            self._about.setMargin(16)
+            self._about = about_box()
         self._about.show()
         self._about.raise_()
 
-    def request_quit(self) -> None:
-        locked = any(s.hard_locked for s in self.snapshots())
-        if locked and self._admin is not None and self._admin.is_set():
-            if self._quit_gate is None:
-                self._quit_gate = QuitGate(self._admin, self._quit_requested.set)
-            self._quit_gate.show()
-            self._quit_gate.raise_()
+    def show_history(self) -> None:
+        if self.history_window is None:
+            names = self.service.names
+            self.history_window = HistoryWindow(_weak(self._read_history), self.zone,
+                                                lambda: dict(names))
+        self.history_window.show()
+        self.history_window.raise_()
+        self.history_window.activateWindow()
+
+    def _read_history(self) -> list[HistoryRow]:
+        """Runs on a worker thread: reads the files only, never the live engine."""
+        folder = self._history_dir or getattr(self.service, "data_dir", None)
+        if folder is None:
+            return []
+        general = self.service.config.general
+        calendar = TradingCalendar(general.reset_time, general.timezone)
+        today = calendar.trading_day(self.service.clock.now())
+        return read_history(Path(folder), calendar, since=today - timedelta(days=HISTORY_DAYS))
+
+    def request_lock_out(self) -> None:
+        if self.self_lock_window is None:
+            self.self_lock_window = SelfLockWindow(_weak(self._lock_out_confirmed))
+        engine = self._engine()
+        accounts = sorted(self.service.status) if engine is not None else []
+        names = [self.service.names.get(a) or str(a) for a in accounts]
+        until = local_time(self_lock_until(engine), self.zone, with_day=True) if engine else ""
+        self.self_lock_window.prepare(names, until)
+        self.self_lock_window.show()
+        self.self_lock_window.raise_()
+        self.self_lock_window.activateWindow()
+
+    def _lock_out_confirmed(self) -> None:
+        engine = self._engine()
+        if engine is None:
             return
-        self._quit_requested.set()
+        locks = lock_me_out(engine, self.service.status)
+        log.info("locked out by the trader until the reset: %s",
+                 ", ".join(str(lock.account_id) for lock in locks))
+        self.refresh()
+
+    def request_quit(self) -> None:
+        snapshots = self.snapshots()
+        now = self.service.clock.now()
+        risks = quit_risks(snapshots, now, self.zone)
+        if not risks:
+            self._quit_requested.set()  # nothing locked, nothing open: nothing to give up
+            return
+        if self.quit_gate is not None:
+            self.quit_gate.close()  # a new question for the state as it is now
+        self.quit_gate = QuitGate(risks, hard_locked=any_hard_lock(snapshots), admin=self._admin,
+                                  on_granted=self._quit_requested.set, monotonic=self._monotonic)
+        self.quit_gate.show()
+        self.quit_gate.raise_()
+        self.quit_gate.activateWindow()
 
     def close(self) -> None:
         """Before the service stops: the hubs going down at shutdown must not pop up as a loss."""
         self._timer.stop()
         self.notifier.close()
+        self.watch.close()
         self.bridge.close()
         self.tray.close()
-        for window in (self.dashboard, self._quit_gate, self._about):
+        for window in (self.dashboard, self.quit_gate, self.self_lock_window, self.history_window,
+                       self._about):
             if window is not None:
                 window.hide()

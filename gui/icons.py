@@ -3,17 +3,20 @@
 The PNGs are committed so startup only reads files; the same drawing code below is the
 fallback when a file is missing (a broken install still gets a meaningful icon). States differ
 by shape as well as colour, so a colour-blind trader can still tell a lock from a warning:
-protected is a green shield with a tick, warning an amber triangle with "!", locked a red disc
-with a padlock, disconnected a grey disc with "...". Demo mode adds a blue ring around the icon.
+protected is a green shield with a tick, warning an amber triangle with "!", cooldown an amber
+disc with an hourglass, locked a red disc with a padlock, no limit enabled a grey shield struck
+through, disconnected a grey disc with "...", and failing enforcement a red octagon with "!"
+(a stop sign: act now). Demo mode adds a blue ring around the icon.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPainter, QPainterPath, QPen, QPixmap
+
+from core.app.protection import Protection
 
 ICON_DIR = Path(__file__).resolve().parents[1] / "resources" / "icons"
 SIZES = (16, 32, 64)
@@ -26,16 +29,12 @@ BLUE = QColor("#1e6fe0")
 OUTLINE = QColor(0, 0, 0, 140)  # keeps light shapes visible on a light taskbar
 
 
-class TrayState(StrEnum):
-    PROTECTED = "protected"
-    WARNING = "warning"
-    LOCKED = "locked"
-    DISCONNECTED = "disconnected"
-
+# The states are the app's own (core.app.protection), worst first; one icon each.
+TrayState = Protection
 
 # Statuses that share an icon: anything not yet (or no longer) protected is grey.
 _ALIASES = {"reconnecting": TrayState.DISCONNECTED, "starting": TrayState.DISCONNECTED,
-            "reconciling": TrayState.DISCONNECTED, "cooldown": TrayState.LOCKED}
+            "reconciling": TrayState.DISCONNECTED}
 
 
 def as_state(state: TrayState | str) -> TrayState:
@@ -124,11 +123,62 @@ def _draw_disconnected(p: QPainter) -> None:
         p.drawEllipse(QPointF(x, 32), 4.8, 4.8)
 
 
+def _draw_cooldown(p: QPainter) -> None:
+    p.setPen(QPen(OUTLINE, 2))
+    p.setBrush(AMBER)
+    p.drawEllipse(QPointF(32, 32), 28, 28)
+    # An hourglass: two triangles meeting in the middle, with bars top and bottom.
+    ink = QColor("#202020")
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(ink)
+    glass = QPainterPath(QPointF(21, 18))
+    glass.lineTo(43, 18)
+    glass.lineTo(34, 32)
+    glass.lineTo(43, 46)
+    glass.lineTo(21, 46)
+    glass.lineTo(30, 32)
+    glass.closeSubpath()
+    p.drawPath(glass)
+    bar = QPen(ink, 4)
+    bar.setCapStyle(Qt.PenCapStyle.RoundCap)
+    p.setPen(bar)
+    p.drawLine(QPointF(18, 16), QPointF(46, 16))
+    p.drawLine(QPointF(18, 48), QPointF(46, 48))
+
+
+def _draw_no_limits(p: QPainter) -> None:
+    p.setPen(QPen(OUTLINE, 2))
+    p.setBrush(GREY)
+    p.drawPath(_shield())
+    p.setPen(_white_stroke(6))
+    p.drawLine(QPointF(18, 46), QPointF(46, 18))  # struck through: the shield does nothing
+
+
+def _draw_failing(p: QPainter) -> None:
+    octagon = QPainterPath(QPointF(22, 4))
+    for x, y in ((42, 4), (60, 22), (60, 42), (42, 60), (22, 60), (4, 42), (4, 22)):
+        octagon.lineTo(x, y)
+    octagon.closeSubpath()
+    pen = QPen(OUTLINE, 2)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    p.setPen(pen)
+    p.setBrush(RED)
+    p.drawPath(octagon)
+    p.setPen(_white_stroke(7))
+    p.drawLine(QPointF(32, 16), QPointF(32, 36))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor("white"))
+    p.drawEllipse(QPointF(32, 47), 4.5, 4.5)
+
+
 _DRAW = {
-    TrayState.PROTECTED: _draw_protected,
-    TrayState.WARNING: _draw_warning,
-    TrayState.LOCKED: _draw_locked,
+    TrayState.FAILING: _draw_failing,
     TrayState.DISCONNECTED: _draw_disconnected,
+    TrayState.NO_LIMITS: _draw_no_limits,
+    TrayState.LOCKED: _draw_locked,
+    TrayState.COOLDOWN: _draw_cooldown,
+    TrayState.WARNING: _draw_warning,
+    TrayState.PROTECTED: _draw_protected,
 }
 
 

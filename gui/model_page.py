@@ -21,6 +21,7 @@ from gui.settings_fields import (
     FieldEditor,
     ListEditor,
     NumberEditor,
+    PercentListEditor,
     TextEditor,
     TimeEditor,
     boxed,
@@ -73,6 +74,9 @@ def editor_for(key: str, name: str, info: FieldInfo) -> FieldEditor:
         return ChoiceEditor(key, title, description, get_args(kind))
     if kind is time:
         return TimeEditor(key, title, description)
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if origin is list and extra.get("fractions"):
+        return PercentListEditor(key, title, description)
     if origin is list:
         (item,) = get_args(kind)
         if _is_model(item):

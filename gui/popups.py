@@ -1,9 +1,13 @@
-"""Tray messages for what the trader must know now: locks, warnings, enforcement trouble, the link.
+"""Tray messages for what the trader must know now: locks, warnings, enforcement and its trouble,
+the link to the gateway, in the trader's words.
 
-Notices arrive through :class:`gui.bridge.CoreBridge` (so always on the GUI thread). Where there
-is no system tray, the same messages go to a small always-on-top window that never takes focus
-from the trading platform and never runs a nested event loop. Time for the alarm repeat and the
-connection rate limit comes from an injected monotonic clock, so tests drive it by hand.
+Notices arrive through :class:`gui.bridge.CoreBridge` (so always on the GUI thread). Balloons go
+through a queue (:mod:`gui.popup_queue`) so none replaces another unread. Where there is no
+system tray, the same messages go to a small always-on-top window that never takes focus from
+the trading platform and never runs a nested event loop. Each enforcement that went through is
+announced, grouped per account over ``action_delay`` seconds ("Closed MNQU6 long 7; Cancelled
+2 orders"). Time for the alarm repeat, the grouping and the connection rate limit comes from an
+injected monotonic clock, so tests drive it by hand.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,14 +23,18 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from core.domain.commands import (
-    CancelOrder,
-    CloseContract,
-    EnforcementCommand,
-    Flatten,
-    PartialClose,
+from core.app.enforcement_watch import CommandKey, command_key
+from core.app.snapshot import EnforcementView
+from core.app.words import (
+    SELF_LOCK,
+    action_word,
+    gateway_words,
+    local_time,
+    percent,
+    rule_name,
 )
-from core.domain.words import money
+from core.domain.commands import ACTIONS, EnforcementCommand, Flatten
+from core.domain.words import duration, money
 from core.engine.notices import (
     AccountStatusChanged,
     EnforcementDone,
@@ -41,26 +49,11 @@ from core.engine.notices import (
 )
 from core.modules.lockouts import LockKind
 from gui.bridge import CoreBridge
+from gui.popup_queue import MAX_LINES, BalloonQueue
 from gui.popup_window import CRITICAL, INFO, WARNING, PopupWindow, Shown
-from gui.tray import format_duration
 
-_TRAY_ICONS = {
-    INFO: QSystemTrayIcon.MessageIcon.Information,
-    WARNING: QSystemTrayIcon.MessageIcon.Warning,
-    CRITICAL: QSystemTrayIcon.MessageIcon.Critical,
-}
 _HUB_WORDS = {"user": "account updates", "market": "market data"}
-_VERBS = {"CloseContract": "close", "PartialClose": "partial close", "CancelOrder": "cancel",
-          "Flatten": "flatten", "ModifyStop": "move the stop", "PlaceStop": "place a stop"}
-
-
-AlarmKey = tuple[str, int, str, int]
-
-
-def _alarm_key(command: EnforcementCommand) -> AlarmKey:
-    # Not the command itself: a retry of "close X" carries a new reason or timestamp.
-    return (type(command).__name__, command.account_id, getattr(command, "contract_id", ""),
-            getattr(command, "order_id", 0))
+_QUIET_ACTIONS = {"modify_stop", "place_stop"}  # trade management moves stops all day long
 
 
 @dataclass(slots=True)
@@ -69,8 +62,18 @@ class _Alarm:
     last_shown: float
 
 
+@dataclass(slots=True)
+class _Actions:
+    first_at: float
+    views: list[EnforcementView] = field(default_factory=list)
+
+
+def _default_todo(command: EnforcementCommand) -> str:
+    return f"{ACTIONS[type(command)].replace('_', ' ')} {getattr(command, 'contract_id', '')}".strip()
+
+
 class Notifier(QObject):
-    shown = Signal(object)  # a Shown, after it was displayed
+    shown = Signal(object)  # a Shown, after it was displayed (or queued for the tray)
 
     def __init__(
         self,
@@ -86,6 +89,10 @@ class Notifier(QObject):
         critical_ms: int = 20000,
         tick_ms: int = 1000,
         history_limit: int = 500,
+        gap: float = 4.0,
+        action_delay: float = 1.5,
+        todo: Callable[[EnforcementCommand], str] = _default_todo,
+        on_open_dashboard: Callable[[], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -95,13 +102,21 @@ class Notifier(QObject):
         self._monotonic = monotonic
         self.alarm_every = alarm_every
         self.flap_window = flap_window
+        self.action_delay = action_delay
+        self._todo = todo
+        self._on_open_dashboard = on_open_dashboard
         self._use_tray = use_tray
         self._message_ms, self._critical_ms = message_ms, critical_ms
         self._history_limit = history_limit
         self.history: list[Shown] = []
         self._window: PopupWindow | None = None
+        self.balloons = (
+            BalloonQueue(tray, monotonic, gap=gap, message_ms=message_ms, critical_ms=critical_ms)
+            if tray is not None else None
+        )
         self._names: dict[int, str] = {}
-        self._alarms: dict[AlarmKey, _Alarm] = {}
+        self._alarms: dict[CommandKey, _Alarm] = {}
+        self._actions: dict[int, _Actions] = {}
         # Connection: the real state, and what the trader was last told about it.
         self._accounts: dict[int, str] = {}
         self._was_protected: set[int] = set()
@@ -138,65 +153,106 @@ class Notifier(QObject):
             self._lock_set(notice)
         elif isinstance(notice, LockCleared):
             lock = notice.lock
+            who = self._account(lock.account_id)
             if lock.kind is LockKind.COOLDOWN:
-                self._show("cooldown_end", f"Cooldown over: {lock.rule_id}",
-                           f"{self._account(lock.account_id)}: trading allowed again.", INFO, lock.account_id)
+                self._show("cooldown_end", f"Cooldown over: {rule_name(lock.rule_id)}",
+                           f"{who}: trading allowed again.", INFO, lock.account_id)
             else:
-                self._show("unlock", f"Lock lifted: {lock.rule_id}",
-                           f"{self._account(lock.account_id)}: trading allowed again ({notice.why}).",
-                           INFO, lock.account_id)
+                why = {"expired": "its time is up", "can trade again":
+                       "the gateway allows trading again"}.get(notice.why, notice.why)
+                self._show("unlock", f"Lock lifted: {rule_name(lock.rule_id)}",
+                           f"{who}: trading allowed again ({why}).", INFO, lock.account_id)
         elif isinstance(notice, SymbolLockSet):
             blocked = notice.lock
-            self._show("symbol_lock", f"{blocked.symbol} blocked: {blocked.rule_id}",
-                       f"{self._account(blocked.account_id)}: {blocked.reason}", WARNING, blocked.account_id)
+            self._show("symbol_lock", f"{blocked.symbol} blocked: {rule_name(blocked.rule_id)}",
+                       f"{self._account(blocked.account_id)}: {blocked.reason}", WARNING,
+                       blocked.account_id)
         elif isinstance(notice, SymbolLockCleared):
             freed = notice.lock
             self._show("symbol_unlock", f"{freed.symbol} unblocked",
-                       f"{self._account(freed.account_id)}: {freed.symbol} may be traded again.", INFO,
-                       freed.account_id)
+                       f"{self._account(freed.account_id)}: {freed.symbol} may be traded again.",
+                       INFO, freed.account_id)
         elif isinstance(notice, LossWarning):
-            self._show("loss_warning", f"Daily loss at {notice.fraction:.0%} of the limit",
-                       f"{self._account(notice.account_id)}: realized {money(notice.net)} today; "
-                       f"the limit is {money(-notice.limit)}.", WARNING, notice.account_id)
+            self._show("loss_warning", f"Daily loss at {percent(notice.fraction)} of the limit",
+                       f"{self._account(notice.account_id)}: {money(notice.net)} realized today; "
+                       f"at {money(-notice.limit)} you are locked out until the reset.",
+                       WARNING, notice.account_id)
         elif isinstance(notice, EnforcementFailed):
             self._enforcement_failed(notice)
         elif isinstance(notice, EnforcementDone | EnforcementRecovered):
             self._enforcement_resolved(notice.command, notice.attempts)
 
+    def announce_action(self, view: EnforcementView, account_id: int) -> None:
+        """An enforcement that went through: told once per group of ``action_delay`` seconds."""
+        if view.action in _QUIET_ACTIONS:
+            return
+        group = self._actions.get(account_id)
+        if group is None:
+            group = self._actions[account_id] = _Actions(self._monotonic())
+        group.views.append(view)
+
+    def announce_restored(self, lines: list[str]) -> None:
+        """Locks read back from the state file at start-up: still in force, say so."""
+        if lines:
+            self._show("restored", "Locks still in force after the restart", "\n".join(lines),
+                       WARNING)
+
     def tick(self) -> None:
-        """Repeat unresolved alarms; tell a connection loss that the rate limit held back."""
+        """Repeat unresolved alarms, announce grouped actions, tell a connection loss that the
+        rate limit held back, and let queued balloons out."""
         now = self._monotonic()
         for alarm in list(self._alarms.values()):
             if now - alarm.last_shown >= self.alarm_every:
                 alarm.last_shown = now
                 self._show_alarm(alarm.notice, repeat=True)
+        for account_id, group in list(self._actions.items()):
+            if now - group.first_at >= self.action_delay:
+                del self._actions[account_id]
+                self._show_actions(account_id, group.views)
         self._connection_changed()
+        if self.balloons is not None:
+            self.balloons.pump()
 
     # --- locks --------------------------------------------------------------------------------
 
     def _when(self, at: datetime) -> str:
-        local = at.astimezone(self.zone)
-        return f"{local:%a %d %b %H:%M} {local.tzname()}"
+        return local_time(at, self.zone, with_day=True)
 
     def _lock_set(self, notice: LockSet) -> None:
         lock = notice.lock
         who = self._account(lock.account_id)
+        name = rule_name(lock.rule_id)
         if lock.kind is LockKind.COOLDOWN:
-            length = "" if lock.until is None else " " + format_duration(
-                (lock.until - lock.locked_at).total_seconds())
-            until = "" if lock.until is None else f"\nTrading allowed again at {self._when(lock.until)}."
-            self._show("cooldown", f"Cooldown{length}: {lock.rule_id}", f"{who}: {lock.reason}{until}",
+            length = "Cooldown" if lock.until is None else (
+                f"{duration((lock.until - lock.locked_at).total_seconds())} cooldown")
+            until = "" if lock.until is None else f" New trades are closed until {self._when(lock.until)}."
+            self._show("cooldown", f"{length}: {name}", f"{who}: {lock.reason}.{until}",
                        WARNING, lock.account_id)
             return
         until = ("until the gateway allows trading again" if lock.until is None
                  else f"until {self._when(lock.until)}")
-        self._show("lock", f"Locked: {lock.rule_id}",
-                   f"{who}: {lock.reason}\nPositions closed; no trading {until}.", WARNING, lock.account_id)
+        if lock.rule_id == SELF_LOCK:
+            self._show("lock", f"You are locked out {until}",
+                       f"{who}: positions closed, orders cancelled. Nobody can undo this lock.",
+                       WARNING, lock.account_id)
+            return
+        self._show("lock", f"Locked: {name}",
+                   f"{who}: {lock.reason}. Positions closed, orders cancelled; no trading {until}.",
+                   WARNING, lock.account_id)
 
-    # --- enforcement alarms -------------------------------------------------------------------
+    # --- enforcement --------------------------------------------------------------------------
+
+    def _show_actions(self, account_id: int, views: list[EnforcementView]) -> None:
+        lines = list(dict.fromkeys(
+            f"{action_word(v.action)} {v.target or v.contract}".strip() for v in views))
+        rules = list(dict.fromkeys(rule_name(v.rule_id) for v in views))
+        body_lines = lines[:MAX_LINES] + (
+            [f"… and {len(lines) - MAX_LINES} more"] if len(lines) > MAX_LINES else [])
+        self._show("enforcement", f"Enforced: {', '.join(rules)}",
+                   f"{self._account(account_id)}: " + "; ".join(body_lines), INFO, account_id)
 
     def _enforcement_failed(self, notice: EnforcementFailed) -> None:
-        key = _alarm_key(notice.command)
+        key = command_key(notice.command)
         alarm = self._alarms.get(key)
         if alarm is not None:
             alarm.notice = notice  # core's own repeat: keep the latest error, the timer repeats
@@ -206,23 +262,27 @@ class Notifier(QObject):
 
     def _show_alarm(self, notice: EnforcementFailed, repeat: bool) -> None:
         c = notice.command
-        what = _describe(c)
-        still = "STILL FAILING" if repeat else "ENFORCEMENT FAILED"
-        self._show("enforcement_failed", f"{still}: {c.rule_id}",
-                   f"{self._account(c.account_id)}: could not {what} after {notice.attempts} "
-                   f"attempts ({notice.error}). Still retrying: check your positions on the platform.",
+        try:
+            todo = self._todo(c)
+        except Exception:  # words must never stop an alarm
+            todo = _default_todo(c)
+        still = " (still)" if repeat else ""
+        self._show("enforcement_failed", f"NOT PROTECTED{still}: {rule_name(c.rule_id)}",
+                   f"{self._account(c.account_id)}: {todo} on the platform now. The gateway "
+                   f"refused it {notice.attempts} times ({gateway_words(notice.error)}); still retrying.",
                    CRITICAL, c.account_id)
 
     def _enforcement_resolved(self, command: EnforcementCommand, attempts: int) -> None:
-        key = _alarm_key(command)
+        key = command_key(command)
         # A finished flatten leaves the account flat with no orders: every alarm on it is moot.
         done = [k for k in self._alarms
                 if k == key or (isinstance(command, Flatten) and k[1] == command.account_id)]
         for k in done:
             del self._alarms[k]
         if done:
-            self._show("enforcement_resolved", f"Enforcement went through: {command.rule_id}",
-                       f"{self._account(command.account_id)}: {_describe(command)} done after "
+            self._show("enforcement_resolved", f"Protected again: {rule_name(command.rule_id)}",
+                       f"{self._account(command.account_id)}: "
+                       f"{action_word(ACTIONS[type(command)]).lower()} went through after "
                        f"{attempts} attempts.", INFO, command.account_id)
 
     def active_alarms(self) -> int:
@@ -248,8 +308,8 @@ class Notifier(QObject):
         if up:
             # Always allowed: it closes the pair whose "lost" the trader has seen.
             self._told_up = True
-            self._show("connection_restored", "Connection restored",
-                       "Accounts reconciled and protected again.", INFO)
+            self._show("connection_restored", "Connection restored: protected again",
+                       "Accounts re-read from the gateway and protected again.", INFO)
             return
         if self._last_lost_at is not None and now - self._last_lost_at < self.flap_window:
             return  # flapping: tick() tells the state that holds once the window has passed
@@ -257,9 +317,9 @@ class Notifier(QObject):
         self._last_lost_at = now
         drops = f" It dropped {self._drops} times recently." if self._drops > 1 else ""
         self._drops = 0
-        self._show("connection_lost", "Connection lost",
-                   f"{self._down_parts()}: rules cannot act until it is back.{drops} Reconnecting…",
-                   WARNING)
+        self._show("connection_lost", "Gateway unreachable: not protected",
+                   f"{self._down_parts()}: rules cannot act until it is back.{drops} "
+                   "Reconnecting…", WARNING)
 
     def _down_parts(self) -> str:
         hubs = [_HUB_WORDS.get(h, h) for h in sorted(self._hubs)
@@ -293,18 +353,20 @@ class Notifier(QObject):
         shown = Shown(kind, title, body, level, "tray" if tray else "window", self._monotonic(), account_id)
         self.history.append(shown)
         del self.history[: -self._history_limit]
-        msecs = self._critical_ms if level == CRITICAL else self._message_ms
-        if tray and self._tray is not None:
-            self._tray.showMessage(title, body, _TRAY_ICONS[level], msecs)
+        if tray and self.balloons is not None:
+            self.balloons.put(shown)
         else:
             if self._window is None:
-                self._window = PopupWindow()
+                self._window = PopupWindow(on_open_dashboard=self._on_open_dashboard)
+            msecs = self._critical_ms if level == CRITICAL else self._message_ms
             self._window.add(shown, msecs)
         self.shown.emit(shown)
 
     def close(self) -> None:
         """Before core stops: shutdown's disconnects are not news."""
         self._timer.stop()
+        if self.balloons is not None:
+            self.balloons.clear()
         if self._bridge is not None:
             with contextlib.suppress(RuntimeError):  # the bridge may already be gone
                 self._bridge.notice.disconnect(self.on_notice)
@@ -313,12 +375,3 @@ class Notifier(QObject):
             self._window.dismiss()
             self._window.deleteLater()
             self._window = None
-
-
-def _describe(command: EnforcementCommand) -> str:
-    verb = _VERBS.get(type(command).__name__, "enforce")
-    if isinstance(command, CloseContract | PartialClose):
-        return f"{verb} {command.contract_id}"
-    if isinstance(command, CancelOrder):
-        return f"{verb} order {command.order_id}"
-    return verb

@@ -25,22 +25,42 @@ from core.app.config_manager import ConfigManager
 from core.app.credentials import (
     Credentials,
     CredentialsError,
+    env_api_key,
     gateway_login_tester,
     load_credentials,
 )
 from core.app.headless import CurrentToken, configure_logging, start_demo_gateway
+from core.app.history import FILE_NAME as HISTORY_FILE
+from core.app.history import HistoryRecorder
 from core.app.notice_log import NoticeLog
-from core.app.service import RiskService
+from core.app.service import RiskService, resolve_data_dir
 from core.config.io import default_config_path, load_config, save_config
 from core.config.models import AppConfig
 from gui.app import TrayApp
 from gui.executor import QThreadPoolExecutor
-from gui.first_run import FirstRunWindow, username_saver
+from gui.first_limits import limits_of
+from gui.first_run import FirstRunWindow, limits_saver, username_saver
 from gui.settings import SettingsWindow
 
 log = logging.getLogger("riskmanager")
 
 INSTANCE_NAME = f"RiskManager-{getpass.getuser()}"
+# The window class a desktop groups our windows under and matches to the .desktop file.
+DESKTOP_NAME = "riskmanager"
+
+
+def name_the_app() -> None:
+    """Before any window exists: the window class (WM_CLASS "riskmanager", "RiskManager") and
+    the names a desktop shows, instead of "main.py"/"python3"."""
+    from PySide6.QtGui import QGuiApplication
+
+    # Qt reads the instance half of WM_CLASS from RESOURCE_NAME when the first window is made
+    # (else from argv[0]: "main.py").
+    os.environ.setdefault("RESOURCE_NAME", DESKTOP_NAME)
+    QGuiApplication.setApplicationName("RiskManager")
+    QGuiApplication.setApplicationDisplayName("Risk Manager")
+    QGuiApplication.setDesktopFileName(DESKTOP_NAME)
+    QGuiApplication.setOrganizationName("RiskManager")
 
 
 def has_display() -> bool:
@@ -80,16 +100,19 @@ class InstanceServer(QLocalServer):
 
 async def first_run(config: AppConfig, config_path: Path) -> Credentials:
     """No API key yet: ask for it in a window (never a nested modal loop) and wait."""
-    done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    done: asyncio.Future[Credentials] = asyncio.get_running_loop().create_future()
     window = FirstRunWindow(
         gateway_login_tester(config.gateway.api_url),
         username_saver(config_path),
-        username=config.gateway.username,
+        env_key=env_api_key(),
+        limits=limits_of(config),
+        save_limits=limits_saver(config_path),
+        username=config.gateway.username or os.environ.get("PROJECTX_USERNAME", ""),
     )
 
-    def completed(name: str) -> None:
+    def completed(credentials: Credentials) -> None:
         if not done.done():
-            done.set_result(name)
+            done.set_result(credentials)
 
     def closed() -> None:
         if not done.done():
@@ -98,17 +121,20 @@ async def first_run(config: AppConfig, config_path: Path) -> Credentials:
     window.completed.connect(completed)
     window.closed.connect(closed)
     window.show()
-    username = await done
-    window.hide()
-    return load_credentials(username)
+    try:
+        return await done
+    finally:
+        window.hide()
 
 
 async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) -> int:
     quit_requested = asyncio.Event()
     secrets: list[str | CurrentToken] = []
     configure_logging(secrets)
+    name_the_app()
     gateway = None
     data_dir: Path | None = None
+    first_setup = False
     if demo:
         gateway, config, credentials = await start_demo_gateway(config)
         data_dir = Path(tempfile.mkdtemp(prefix="riskmanager-demo-"))
@@ -125,6 +151,7 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
             except CredentialsError as exc:
                 log.error("no credentials: %s", exc)
                 return 2
+            first_setup = True
             if config_path.exists():
                 config = load_config(config_path)
     secrets.append(credentials.api_key)
@@ -142,12 +169,18 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
         settings[0].show()
         settings[0].raise_()
 
+    history_dir = data_dir or resolve_data_dir(config)
+    history = HistoryRecorder(service.bus, history_dir / HISTORY_FILE, service.clock,
+                              config.general.timezone, executor)
     ui = TrayApp(
         service,
         demo=demo,
         quit_requested=quit_requested,
         admin=AdminPassword.beside(config_path),
         open_settings=open_settings,
+        history_dir=history_dir,
+        # A newcomer (the demo, or right after setup) sees the dashboard, not just an icon.
+        show_dashboard=demo or first_setup,
     )
     instance = InstanceServer(ui.dashboard.show_and_raise)
     notices = NoticeLog(service.bus, config.general.timezone)
@@ -170,6 +203,7 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
             window.hide()
         await service.stop()
         notices.close()
+        history.close()
         executor.shutdown(wait=True)
         if gateway is not None:
             await gateway.stop()

@@ -12,15 +12,17 @@ a nested event loop would stall the qasync loop that enforces the rules (librari
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtGui import QBrush, QCloseEvent, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
+    QListWidgetItem,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from core.app.autostart import Backend
 from core.app.config_manager import ConfigManager, ProposalResult, ProposalStatus
+from core.app.words import table_name
 from core.config.changes import Change, classify
 from core.config.models import AppConfig, GatewayConfig, GeneralConfig
 from core.config.rules import RulesConfig
@@ -40,17 +43,22 @@ from gui.settings_fields import (
     FieldEditor,
     boxed,
     button,
-    humanize,
     set_text,
 )
 from gui.settings_fields import show_value as show
 from gui.settings_fields import text_label as label
 
 WARNING_MARK = "⚠ "
+GREY_TEXT = "#8a8f98"
 
 
 def _doc(model: type[BaseModel]) -> str | None:
-    return (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else None
+    """The model's first doc line, without the internal rule id ("RULE-003: ...")."""
+    if not model.__doc__:
+        return None
+    line = model.__doc__.strip().splitlines()[0]
+    line = re.sub(r"^RULE-\d+:\s*", "", line)
+    return line[:1].upper() + line[1:]
 
 
 def _put(data: dict[str, Any], key: str, value: Any) -> None:
@@ -99,7 +107,7 @@ class SettingsWindow(QWidget):
         for table, info in RulesConfig.model_fields.items():
             model = info.annotation
             assert isinstance(model, type) and issubclass(model, BaseModel)
-            self._add_page(ModelPage(f"rules.{table}", humanize(table), model, _doc(model)))
+            self._add_page(ModelPage(f"rules.{table}", table_name(table), model, _doc(model)))
         self.admin_page = AdminPasswordPage(manager.admin)
         self.page_list.addItem(self.admin_page.title)
         self.stack.addWidget(self.admin_page)
@@ -203,13 +211,26 @@ class SettingsWindow(QWidget):
             page.show_error(problems.get(key))
             bad = any(owner == key or owner.startswith(key + ".") for owner in problems)
             item = self.page_list.item(index)
-            item.setText(f"{WARNING_MARK}{page.title}" if bad else page.title)
+            item.setText(f"{WARNING_MARK if bad else ''}{page.title}{self._switch_text(key)}")
+            self._grey_if_off(item, key)
         first = next(iter(problems.values()), "")
         count = f"{len(problems)} problems" if len(problems) > 1 else "A problem"
         set_text(self.problem_label, first and f"{count} to fix before applying. {first}")
         self.ok_button.setEnabled(self.candidate is not None)
         self.apply_button.setEnabled(self.candidate is not None and self.candidate != self._shown)
         return self.candidate
+
+    def _switch_text(self, key: str) -> str:
+        """A rule page's on/off state, as the list shows it: "Daily loss limit — on"."""
+        editor = self.editors.get(f"{key}.enabled")
+        if editor is None:
+            return ""
+        return f"  —  {'on' if editor.value() else 'off'}"
+
+    def _grey_if_off(self, item: QListWidgetItem, key: str) -> None:
+        editor = self.editors.get(f"{key}.enabled")
+        off = editor is not None and not editor.value()
+        item.setForeground(QBrush(QColor(GREY_TEXT)) if off else QBrush())
 
     def _owner(self, key: str) -> tuple[str, list[str]]:
         """The editor (else page) a dotted key belongs to, and the rest of the key below it."""

@@ -294,3 +294,31 @@ class ListEditor(FieldEditor):
         if sub and isinstance(sub[0], int) and sub[0] < len(items):
             return f"item {sub[0] + 1} ({items[sub[0]]!r})"
         return super().where(sub)
+
+
+class PercentListEditor(ListEditor):
+    """Warning thresholds typed as percentages of the limit ("50, 80"), kept as fractions
+    (0.5, 0.8) in the file: a trader thinks "warn me at 80 %", not "at 0.8"."""
+
+    def __init__(self, key: str, title: str, description: str | None) -> None:
+        super().__init__(key, f"{title} (% of the limit)",
+                         "Percentages of the limit at which you get a warning, once each per "
+                         "trading day, e.g. 50, 80.")
+        self.line.setPlaceholderText("e.g. 50, 80")
+
+    def value(self) -> list[float]:  # type: ignore[override]
+        fractions: list[float] = []
+        for item in re.split(r"[,;\s]+", self.line.text().replace("%", " ")):
+            if not item:
+                continue
+            try:
+                percent = float(item)
+            except ValueError:
+                raise EditorError(f"{item!r} is not a percentage") from None
+            if not 0 < percent < 100:
+                raise EditorError(f"each warning must be between 1 and 99 %, not {item} %")
+            fractions.append(round(percent / 100, 6))
+        return fractions
+
+    def set_value(self, value: Any) -> None:
+        self.line.setText(", ".join(f"{float(v) * 100:g}" for v in value or []))

@@ -1,60 +1,45 @@
-"""The tray icon: one glance tells the trader whether every account is protected, warned or locked.
+"""The tray icon: one glance tells the trader the worst true state of every account.
 
 The controller only renders what it is given (the latest AccountSnapshots); the app decides when
-to call :meth:`TrayController.update`. Menu choices are signals, so the app wires the windows and
-the quit sequence (which must await core's shutdown, see main.py).
+to call :meth:`TrayController.update`. The state, its words and its order (failing enforcement,
+not connected, no limit enabled, locked, cooldown, warning, protected) come from
+:mod:`core.app.protection`, so the tray, the dashboard and the log never disagree. Menu choices
+are signals, so the app wires the windows and the quit sequence (which must await core's
+shutdown, see main.py).
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from core.app.snapshot import AccountSnapshot, LockView
+from core.app.protection import (
+    PROTECTED_STATUS,
+    TITLES,
+    account_state,
+    headline,
+    overall_headline,
+    overall_state,
+)
+from core.app.snapshot import AccountSnapshot
 from gui.icons import TrayState, icon_for
 
 APP_NAME = "Risk Manager"
-PROTECTED = "protected"
-
-_STATE_TEXT = {
-    TrayState.PROTECTED: "Protected",
-    TrayState.WARNING: "Warning: a limit is at least 80% used",
-    TrayState.LOCKED: "Locked",
-    TrayState.DISCONNECTED: "Not protected",
-}
+PROTECTED = PROTECTED_STATUS
+# Windows cuts tray tooltips at 127 characters: the state first, detail after.
+TOOLTIP_LIMIT = 127
 
 
 def tray_state(snapshots: Sequence[AccountSnapshot]) -> TrayState:
-    """Worst first: an account we cannot see beats a lock, a lock beats a warning."""
-    if not snapshots or any(s.status != PROTECTED for s in snapshots):
-        return TrayState.DISCONNECTED
-    if any(s.hard_locked or s.in_cooldown for s in snapshots):
-        return TrayState.LOCKED
-    if any(s.warning for s in snapshots):
-        return TrayState.WARNING
-    return TrayState.PROTECTED
-
-
-def format_duration(seconds: float) -> str:
-    """1h 12m, 4m 10s, 45s, 2d 3h. Rounded up: a lock never reads 0s while it still holds."""
-    total = max(0, math.ceil(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
+    """Worst first: one account failing, unreachable or locked decides for all."""
+    return overall_state(snapshots)
 
 
 def signed_money(value: float | Decimal) -> str:
@@ -64,45 +49,9 @@ def signed_money(value: float | Decimal) -> str:
     return f"{'+' if amount > 0 else '-'}${abs(amount):,.2f}"
 
 
-def _remaining(lock: LockView, now: datetime) -> float | None:
-    if lock.until is not None:
-        return max(0.0, (lock.until - now).total_seconds())
-    return lock.remaining_seconds
-
-
-def ruling_lock(snapshot: AccountSnapshot, now: datetime) -> LockView | None:
-    """The most restrictive lock: any hard lock before a cooldown, then the longest (None = open-ended)."""
-    candidates = [lock for lock in snapshot.locks if lock.kind == "hard"] or [
-        lock for lock in snapshot.locks if lock.kind == "cooldown"
-    ]
-    if not candidates:
-        return None
-
-    def length(lock: LockView) -> float:
-        left = _remaining(lock, now)
-        return math.inf if left is None else left
-
-    return max(candidates, key=length)
-
-
-def lock_text(snapshot: AccountSnapshot, now: datetime) -> str | None:
-    lock = ruling_lock(snapshot, now)
-    if lock is None:
-        return None
-    word = "Locked" if lock.kind == "hard" else "Cooldown"
-    left = _remaining(lock, now)
-    when = "until trading is allowed again" if left is None else format_duration(left)
-    return f"{word} {when} ({lock.rule_id})"
-
-
-def account_line(snapshot: AccountSnapshot, now: datetime) -> str:
-    # The lock goes first: Windows cuts tray tooltips at 127 characters.
-    parts: list[str] = []
-    if snapshot.status != PROTECTED:
-        parts.append(snapshot.status)
-    locked = lock_text(snapshot, now)
-    if locked:
-        parts.append(locked)
+def account_line(snapshot: AccountSnapshot, now: datetime, zone: ZoneInfo) -> str:
+    """ "PA-1: Locked until 17:00 CST (daily loss) · -$512.40 today"."""
+    parts = [headline(snapshot, now, zone)]
     pnl = f"{signed_money(snapshot.realized)} today"
     if snapshot.open_pnl is not None and abs(snapshot.open_pnl) >= 0.005:
         pnl += f", open {signed_money(snapshot.open_pnl)}"
@@ -111,17 +60,22 @@ def account_line(snapshot: AccountSnapshot, now: datetime) -> str:
     return f"{label}: " + " · ".join(parts)
 
 
-def tooltip_text(snapshots: Sequence[AccountSnapshot], demo: bool, now: datetime) -> str:
-    state = tray_state(snapshots)
-    title = f"{APP_NAME}{' (DEMO)' if demo else ''}: {_STATE_TEXT[state].split(':')[0]}"
+def tooltip_text(
+    snapshots: Sequence[AccountSnapshot], demo: bool, now: datetime, zone: ZoneInfo
+) -> str:
+    title = f"{APP_NAME}{' (DEMO)' if demo else ''}"
     if not snapshots:
-        return f"{title}\nStarting…"
-    return "\n".join([title, *(account_line(s, now) for s in snapshots)])
+        return f"{title}\nConnecting: not protected yet"
+    lines = [f"{title}: {TITLES[overall_state(snapshots)]}"]
+    lines += [account_line(s, now, zone) for s in snapshots]
+    return "\n".join(lines)
 
 
 class TrayController(QObject):
     dashboardRequested = Signal()
+    historyRequested = Signal()
     settingsRequested = Signal()
+    lockOutRequested = Signal()
     aboutRequested = Signal()
     quitRequested = Signal()
     stateChanged = Signal(str)  # the TrayState value
@@ -131,21 +85,27 @@ class TrayController(QObject):
         parent: QObject | None = None,
         *,
         now: Callable[[], datetime] | None = None,
+        zone: str | ZoneInfo = "America/Chicago",
         refresh_ms: int = 1000,
     ) -> None:
         super().__init__(parent)
         self._now = now or (lambda: datetime.now(UTC))
+        self._zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
         self._snapshots: list[AccountSnapshot] = []
         self._demo = False
         self._state = TrayState.DISCONNECTED
         self._tray = QSystemTrayIcon(self)
         # QSystemTrayIcon does not own its menu: keep it here so it lives as long as the icon.
         self._menu = QMenu()
-        self._status_action = self._menu.addAction(_STATE_TEXT[self._state])
+        self._status_action = self._menu.addAction("Connecting: not protected yet")
         self._status_action.setEnabled(False)
-        self._menu.addSeparator()
+        # One line per account, between the status and the actions (rebuilt when accounts change).
+        self._account_actions: list[QAction] = []
+        self._accounts_end = self._menu.addSeparator()
         self.dashboard_action = self._add("Dashboard", self.dashboardRequested.emit)
+        self.history_action = self._add("History", self.historyRequested.emit)
         self.settings_action = self._add("Settings…", self.settingsRequested.emit)
+        self.lock_out_action = self._add("Lock me out now…", self.lockOutRequested.emit)
         self.about_action = self._add("About", self.aboutRequested.emit)
         self._menu.addSeparator()
         self.quit_action = self._add("Quit", self.quitRequested.emit)
@@ -153,7 +113,7 @@ class TrayController(QObject):
         self._tray.activated.connect(self._activated)
         self._tray.messageClicked.connect(self.dashboardRequested)
         self._tray.setIcon(icon_for(self._state, self._demo))
-        self._tray.setToolTip(tooltip_text(self._snapshots, self._demo, self._now()))
+        self._tray.setToolTip(tooltip_text(self._snapshots, self._demo, self._now(), self._zone))
         # Lock countdowns move between snapshots: keep the tooltip's minutes honest.
         self._timer = QTimer(self)
         self._timer.setInterval(refresh_ms)
@@ -192,6 +152,10 @@ class TrayController(QObject):
     def status_text(self) -> str:
         return self._status_action.text()
 
+    @property
+    def account_texts(self) -> list[str]:
+        return [action.text() for action in self._account_actions]
+
     def tooltip(self) -> str:
         return self._tray.toolTip()
 
@@ -204,22 +168,47 @@ class TrayController(QObject):
         self._state, self._demo = state, demo
         if changed:
             self._tray.setIcon(icon_for(state, demo))
-        self._status_action.setText(self._status_line())
         self.refresh()
         if changed:
             self.stateChanged.emit(state.value)
 
     def refresh(self) -> None:
-        text = tooltip_text(self._snapshots, self._demo, self._now())
+        now = self._now()
+        text = tooltip_text(self._snapshots, self._demo, now, self._zone)
+        if len(text) > TOOLTIP_LIMIT and sys.platform == "win32":
+            text = text[: TOOLTIP_LIMIT - 1] + "…"
         if text != self._tray.toolTip():
             self._tray.setToolTip(text)
+        if len(self._snapshots) > 1:
+            # The accounts' own lines follow: the first line only says how it stands overall.
+            status = f"{APP_NAME}: {TITLES[self._state]}"
+        else:
+            status = overall_headline(self._snapshots, now, self._zone)
+        status += " (demo)" if self._demo else ""
+        if status != self._status_action.text():
+            self._status_action.setText(status)
+        self._render_accounts(now)
 
-    def _status_line(self) -> str:
-        text = _STATE_TEXT[self._state]
-        if self._state is TrayState.DISCONNECTED:
-            statuses = {s.status for s in self._snapshots}
-            text += ": starting" if not statuses else f": {', '.join(sorted(statuses - {PROTECTED}))}"
-        return f"{text}{' (demo)' if self._demo else ''}"
+    def _render_accounts(self, now: datetime) -> None:
+        # With one account the status line already is its line.
+        lines = [account_line(s, now, self._zone) for s in self._snapshots] if len(
+            self._snapshots) > 1 else []
+        if len(lines) != len(self._account_actions):
+            for action in self._account_actions:
+                self._menu.removeAction(action)
+            self._account_actions = []
+            for line in lines:
+                action = QAction(line, self._menu)
+                action.setEnabled(False)
+                self._menu.insertAction(self._accounts_end, action)
+                self._account_actions.append(action)
+        for action, line, snapshot in zip(self._account_actions, lines, self._snapshots,
+                                          strict=False):
+            if action.text() != line:
+                action.setText(line)
+            icon = icon_for(account_state(snapshot), self._demo)
+            if action.icon().cacheKey() != icon.cacheKey():
+                action.setIcon(icon)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         # On macOS a click opens the menu; elsewhere a click means "show me".

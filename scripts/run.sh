@@ -4,10 +4,16 @@
 #   bash scripts/run.sh demo [args...]   the tray app on the embedded demo gateway
 #   bash scripts/run.sh test [pytest args...]
 #   bash scripts/run.sh bench            the benchmark tables
+#   bash scripts/run.sh setup            only the set-up
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-1-3)
+# Qt itself (offscreen too), then its X11 (xcb) platform: without the second group the tray
+# app cannot open a window on a Linux desktop (Qt >= 6.5 needs libxcb-cursor0 in particular).
+APT_PACKAGES=(libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-1-3 fonts-dejavu-core
+    libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
+    libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1
+    libxcb-shm0 libxcb-util1 libx11-xcb1)
 
 install_system_packages() {
     command -v dpkg-query >/dev/null 2>&1 || return 0
@@ -17,7 +23,8 @@ install_system_packages() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
-        echo "Qt needs these system packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+        echo "Qt needs these system packages: ${missing[*]}" >&2
+        echo "  install them with: sudo apt-get install ${missing[*]}" >&2
         return 0
     fi
     echo "Installing system packages: ${missing[*]}"
@@ -58,13 +65,15 @@ shift || true
 install_system_packages
 setup_venv
 case "$cmd" in
-    # The tray app; with no display (a server, CI) it runs headless instead of failing.
+    # The tray app; with no display (a server, CI) it runs headless instead of failing. A
+    # missing Qt library is named (main.py checks too) instead of ending in Qt's core dump.
     demo)
         if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ "$(uname)" != Linux ]; then
             exec .venv/bin/python main.py --demo "$@"
         fi
         echo "No display: running the demo headless (Ctrl-C stops it)."
         exec .venv/bin/python main.py --headless --demo "$@" ;;
+    setup) echo "Set up: .venv is ready." ;;
     # Style and types first (quick, and a type error often explains a failing test), then the suite.
     test)
         echo "ruff check ..."
@@ -73,5 +82,5 @@ case "$cmd" in
         .venv/bin/mypy
         exec .venv/bin/python -m pytest "$@" ;;
     bench) exec .venv/bin/python -m bench "$@" ;;
-    *) echo "usage: bash scripts/run.sh demo|test|bench [args...]" >&2; exit 2 ;;
+    *) echo "usage: bash scripts/run.sh demo|test|bench|setup [args...]" >&2; exit 2 ;;
 esac

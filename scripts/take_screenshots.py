@@ -1,15 +1,24 @@
-"""Screenshots of the dashboard and the settings window, from a real demo run.
+"""The README's screenshots, from a real demo run in real windows under a display.
 
-Run under a display (scripts/screenshots.sh starts Xvfb): the demo trader breaks rules for
-about 40 s so the dashboard has positions, a lock and an enforcement log to show.
+    python scripts/take_screenshots.py --tray      # a tray host is running (scripts/screenshots.sh)
+    python scripts/take_screenshots.py --no-tray   # a desktop without a tray
+
+With a tray it walks through the states a trader meets: the demo trader breaks rules, closes
+then fail (the simulated gateway refuses them), the trader locks themselves out, asks to quit,
+looks at the history, and the gateway goes away. Without a tray it shows the dashboard with
+its own toolbar and the notice window that stands in for tray balloons. Each scene is saved
+under docs/screenshots/; whole-screen shots show the tray icon and its menu.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_API", "pyside6")
@@ -17,50 +26,227 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import qasync  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QPoint  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from core.app.config_manager import ConfigManager  # noqa: E402
 from core.app.headless import configure_logging, start_demo_gateway  # noqa: E402
+from core.app.history import FILE_NAME as HISTORY_FILE  # noqa: E402
+from core.app.history import HistoryRecorder  # noqa: E402
 from core.app.service import RiskService  # noqa: E402
 from core.config.io import DEFAULT_CONFIG_RESOURCE, load_config, save_config  # noqa: E402
 from gui.app import TrayApp  # noqa: E402
 from gui.dashboard import render_to_png  # noqa: E402
+from gui.first_limits import limits_of  # noqa: E402
+from gui.first_run import KEY_FILE, LIMITS, FirstRunWindow  # noqa: E402
+from gui.runner import name_the_app  # noqa: E402
 from gui.settings import SettingsWindow  # noqa: E402
 
 OUT = REPO / "docs" / "screenshots"
+CLOSES = ("Position/closeContract", "Position/partialCloseContract")
 
 
-async def main(seconds: float) -> int:
+def shot(widget: QWidget, name: str) -> None:
+    path = render_to_png(widget, OUT / name)
+    print(f"wrote {path.relative_to(REPO)}")
+
+
+def screen_shot(name: str) -> None:
+    screen = QGuiApplication.primaryScreen()
+    target = OUT / name
+    if not screen.grabWindow(0).save(str(target), "PNG"):
+        raise OSError(f"could not write {target}")
+    print(f"wrote {target.relative_to(REPO)}")
+
+
+async def until(check: Callable[[], bool], timeout: float, what: str) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.25)
+    print(f"warning: gave up waiting for {what}")
+    return False
+
+
+async def settle(ui: TrayApp, seconds: float = 0.8) -> None:
+    ui.refresh()
+    ui.dashboard.flush()
+    await asyncio.sleep(seconds)
+    ui.dashboard.flush()
+
+
+async def demo_run(seconds: float, tray: bool) -> None:
     configure_logging([])
+    name_the_app()
     gateway, config, credentials = await start_demo_gateway(load_config(DEFAULT_CONFIG_RESOURCE))
     work = Path(tempfile.mkdtemp(prefix="riskmanager-shots-"))
     save_config(config, work / "config.toml")
-    service = RiskService(config, credentials, data_dir=work)
+    manager = ConfigManager(work / "config.toml", config=config)
+    service = RiskService(config, credentials, data_dir=work, config_manager=manager)
+    history = HistoryRecorder(service.bus, work / HISTORY_FILE, service.clock,
+                              config.general.timezone)
     quit_requested = asyncio.Event()
-    ui = TrayApp(service, demo=True, quit_requested=quit_requested)
+    ui = TrayApp(service, demo=True, quit_requested=quit_requested, history_dir=work,
+                 show_dashboard=True, admin=manager.admin)
+    screen = QGuiApplication.primaryScreen().availableGeometry()
+    ui.dashboard.resize(min(1180, screen.width() - 40), min(780, screen.height() - 40))
+    ui.dashboard.move(10, 10)
     await service.start()
+    try:
+        if tray:
+            await tray_scenes(ui, service, gateway, manager, seconds)
+        else:
+            await no_tray_scenes(ui, seconds)
+    finally:
+        ui.close()
+        await service.stop()
+        history.close()
+        await gateway.stop()
+
+
+async def tray_scenes(ui: TrayApp, service: RiskService, gateway: object,
+                      manager: ConfigManager, seconds: float) -> None:
+    from core.sim.models import BUY, MARKET
+    from core.sim.server import DEMO_ACCOUNT_ID, SimulatedGateway
+
+    assert isinstance(gateway, SimulatedGateway)
     await asyncio.sleep(seconds)
-    ui.refresh()
-    ui.dashboard.resize(1100, 760)
-    ui.dashboard.show_and_raise()
-    await asyncio.sleep(0.5)
-    OUT.mkdir(parents=True, exist_ok=True)
-    render_to_png(ui.dashboard, OUT / "dashboard.png")
-    settings = SettingsWindow(ConfigManager(work / "config.toml", config=config))
+    await settle(ui)
+    shot(ui.dashboard, "dashboard.png")
+
+    # The tray icon and its menu, on a screen with a tray host.
+    menu = ui.tray.menu
+    geometry = ui.tray.tray.geometry()
+    menu.popup(QPoint(max(0, geometry.x() - 300), max(0, geometry.y() - menu.sizeHint().height())))
+    await asyncio.sleep(0.8)
+    screen_shot("tray-menu.png")
+    menu.hide()
+
+    settings = SettingsWindow(manager)
     settings.resize(980, 700)
     settings.show()
     settings.show_page("rules.daily_realized_loss")
     await asyncio.sleep(0.5)
-    render_to_png(settings, OUT / "settings.png")
+    shot(settings, "settings.png")
     settings.hide()
-    ui.close()
-    await service.stop()
+
+    # Closes refused by the gateway: failing enforcement, in red, with what to do by hand.
+    for path in CLOSES:
+        gateway.inject_rest_failures(503, count=10_000, path=path)
+    engine = service.engine
+
+    def failing_while_held() -> bool:
+        return ui.watch.any_failing() and bool(engine.mirror.account(DEMO_ACCOUNT_ID).positions)
+
+    await until(failing_while_held, 120, "a failing enforcement with a position held")
+    await settle(ui, 1.5)
+    shot(ui.dashboard, "dashboard-failing.png")
+    screen_shot("screen-failing.png")
+    gateway.clear_faults()
+    await until(lambda: not ui.watch.any_failing(), 60, "the enforcement to go through")
+
+    # The gateway goes away with a position open on the other account: not protected, and
+    # its price shown as stale rather than vanishing.
+    other = DEMO_ACCOUNT_ID + 1
+    mnq = next(c.id for c in gateway.exchange.contracts.values() if c.root == "MNQ")
+    gateway.exchange.place_order(other, mnq, MARKET, BUY, 1)
+    await until(lambda: engine.quotes.mark(mnq) is not None
+                and bool(engine.mirror.account(other).positions), 30, "the position's price")
+    await settle(ui, 1.0)
     await gateway.stop()
-    print(f"wrote {OUT / 'dashboard.png'} and {OUT / 'settings.png'}")
+    await until(lambda: any(s != "protected" for s in service.status.values()), 30,
+                "the connection loss")
+    await settle(ui, 2.0)
+    ui.dashboard.tabs.setCurrentIndex(1)
+    await settle(ui, 0.5)
+    shot(ui.dashboard, "dashboard-unreachable.png")
+
+    # Back again: reconnected and reconciled, the demo trader trades on.
+    await gateway.start()
+    gateway.start_demo_trader()
+    await until(lambda: all(s == "protected" for s in service.status.values()), 60,
+                "protection after the reconnect")
+    ui.dashboard.tabs.setCurrentIndex(0)
+
+    # Lock me out now, confirmed once.
+    ui.request_lock_out()
+    window = ui.self_lock_window
+    assert window is not None
+    await asyncio.sleep(0.5)
+    shot(window, "lock-me-out.png")
+    window.confirm()
+    await asyncio.sleep(20)  # the demo trader keeps trying; each entry is closed at once
+    await settle(ui)
+    shot(ui.dashboard, "dashboard-locked.png")
+
+    ui.request_quit()
+    gate = ui.quit_gate
+    assert gate is not None
+    await asyncio.sleep(2.5)
+    shot(gate, "quit.png")
+    gate.close()
+
+    ui.show_history()
+    history = ui.history_window
+    assert history is not None
+    await asyncio.sleep(2.0)
+    shot(history, "history.png")
+    history.hide()
+
+
+async def no_tray_scenes(ui: TrayApp, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+    def notice_on_screen() -> bool:
+        window = ui.notifier.window
+        return window is not None and window.isVisible()
+
+    # Notices come in a window of their own, with its buttons, while no tray shows balloons.
+    await until(notice_on_screen, 90, "a notice")
+    await settle(ui, 0.5)
+    screen_shot("no-tray.png")
+
+
+def setup_scenes() -> None:
+    """The first-run window's pages, with no keyring on this computer (fakes: no network)."""
+
+    async def no_login(_user: str, _key: str) -> None:
+        return None
+
+    config = load_config(DEFAULT_CONFIG_RESOURCE)
+    window = FirstRunWindow(no_login, lambda _name: None, keyring_ok=lambda: False,
+                            limits=limits_of(config), username="trader@example.com")
+    window.key_edit.setText("secret-key")
+    window.show()
+    window.adjustSize()
+    shot(window, "setup-login.png")
+    window.pages.setCurrentIndex(KEY_FILE)
+    window.adjustSize()
+    shot(window, "setup-key-file.png")
+    window.pages.setCurrentIndex(LIMITS)
+    window.adjustSize()
+    shot(window, "setup-limits.png")
+    window.hide()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--tray", action="store_true", help="a tray host is running")
+    group.add_argument("--no-tray", action="store_true", help="no tray host")
+    parser.add_argument("--seconds", type=float, default=40.0,
+                        help="how long the demo trader trades before the first shot")
+    args = parser.parse_args()
+    app = QApplication(sys.argv)
+    app.setQuitOnLastWindowClosed(False)
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.tray:
+        setup_scenes()
+    qasync.run(demo_run(args.seconds, tray=args.tray))
     return 0
 
 
 if __name__ == "__main__":
-    app = QApplication(sys.argv)
-    app.setQuitOnLastWindowClosed(False)
-    sys.exit(qasync.run(main(float(sys.argv[1]) if len(sys.argv) > 1 else 40.0)))
+    sys.exit(main())

@@ -181,7 +181,7 @@ def test_an_unpriced_position_makes_open_pnl_unknown() -> None:
     assert snap.open_pnl is None
     limits = by_rule(snap.limits)
     # position scope judges the priced ones and says some are not
-    assert limits["RULE-004"].text == "-$40.00 of -$300.00 on MNQU6 (some positions have no price yet)"
+    assert limits["RULE-004"].text == "-$40.00 of -$300.00 on MNQU6 (some positions: no price yet)"
 
 
 def test_account_scope_with_an_unpriced_position_says_no_price() -> None:

@@ -1,4 +1,8 @@
-"""Plain-words log lines for what a trader (or a headless log reader) needs to see."""
+"""Plain-words log lines for what a trader (or a headless log reader) needs to see.
+
+Rules are named as a trader says them, with the internal id in brackets after the name so a
+log can still be searched by it ("Daily loss limit [RULE-003]").
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.app.words import rule_name
 from core.domain.bus import EventBus
-from core.domain.words import money
+from core.domain.words import duration, money
 from core.engine.notices import (
     AccountStatusChanged,
     BreachDetected,
@@ -54,19 +59,23 @@ class NoticeLog:
             return f"account {notice.account_id}{name} {notice.status}"
         if isinstance(notice, LockSet):
             lock = notice.lock
+            if lock.kind.value == "cooldown" and lock.until is not None:
+                kind = f"{duration((lock.until - lock.locked_at).total_seconds())} cooldown"
+            else:
+                kind = "hard lock" if lock.kind.value == "hard" else lock.kind.value
             return (
-                f"LOCK account {lock.account_id} {lock.rule_id} {lock.kind.value} "
+                f"LOCK account {lock.account_id} {_rule(lock.rule_id)} {kind} "
                 f"{self._when(lock.until)}: {lock.reason}"
             )
         if isinstance(notice, LockCleared):
             lock = notice.lock
-            return f"UNLOCK account {lock.account_id} {lock.rule_id} ({notice.why})"
+            return f"UNLOCK account {lock.account_id} {_rule(lock.rule_id)} ({notice.why})"
         if isinstance(notice, SymbolLockSet):
             return f"LOCK account {notice.lock.account_id} symbol {notice.lock.symbol}: {notice.lock.reason}"
         if isinstance(notice, SymbolLockCleared):
             return f"UNLOCK account {notice.lock.account_id} symbol {notice.lock.symbol}"
         if isinstance(notice, BreachDetected):
-            return f"BREACH account {notice.account_id} {notice.rule_id}: {notice.reason}"
+            return f"BREACH account {notice.account_id} {_rule(notice.rule_id)}: {notice.reason}"
         if isinstance(notice, LossWarning):
             return (
                 f"WARNING account {notice.account_id}: daily realized P&L {money(notice.net)} has "
@@ -75,16 +84,23 @@ class NoticeLog:
         if isinstance(notice, EnforcementFailed):
             c = notice.command
             return (
-                f"ENFORCEMENT FAILED account {c.account_id} {c.rule_id} after {notice.attempts} "
-                f"attempts: {notice.error} — still retrying"
+                f"ENFORCEMENT FAILED account {c.account_id} {_rule(c.rule_id)} after "
+                f"{notice.attempts} attempts: {notice.error} — still retrying; NOT PROTECTED "
+                f"until it goes through"
             )
         if isinstance(notice, EnforcementRecovered):
             c = notice.command
-            return f"enforcement recovered account {c.account_id} {c.rule_id} after {notice.attempts} attempts"
+            return (f"enforcement recovered account {c.account_id} {_rule(c.rule_id)} after "
+                    f"{notice.attempts} attempts")
         if isinstance(notice, DailyReset):
             return f"account {notice.account_id}: new trading day {notice.trading_day}"
         if isinstance(notice, HubStatusChanged):
             return f"{notice.hub} hub {notice.state}"
         if isinstance(notice, RuleError):
-            return f"RULE ERROR {notice.rule_id} account {notice.account_id}: {notice.error}"
+            return f"RULE ERROR {_rule(notice.rule_id)} account {notice.account_id}: {notice.error}"
         return None
+
+
+def _rule(rule_id: str) -> str:
+    name = rule_name(rule_id)
+    return f"{name} [{rule_id}]" if name != rule_id else rule_id

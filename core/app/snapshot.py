@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+OK, WARNING, BREACH = "ok", "warning", "breach"
+
 
 @dataclass(frozen=True, slots=True)
 class LimitUsage:
@@ -20,6 +22,13 @@ class LimitUsage:
     used: float  # in the limit's unit (dollars, contracts, entries)
     limit: float
     text: str  # "-$312.40 of -$500.00"
+    # Amber from the rule's first warning (a daily loss's first warn_at, else 80 %).
+    warn_at: float = 0.8
+    # True when reaching the limit is the breach (a loss of exactly -$500); False when the
+    # limit itself is allowed and only going past it breaches (5 of 5 contracts).
+    breach_at_limit: bool = True
+    # A loosened value waiting for the reset, beside the one in force: "-$800 from Thu 17:00 CST".
+    waiting: str = ""
 
     @property
     def fraction(self) -> float:
@@ -27,6 +36,19 @@ class LimitUsage:
             # A zero limit (max_contracts 0, a blocked symbol) is fully used by any exposure.
             return 1.0 if self.used > 0 else 0.0
         return max(0.0, self.used / self.limit)
+
+    @property
+    def level(self) -> str:
+        """ "ok", "warning" (amber: from the first warning, or at an allowed limit) or
+        "breach" (red: the rule acts at this value)."""
+        tolerance = 1e-9
+        if self.used > self.limit + tolerance:
+            return BREACH
+        if self.breach_at_limit and self.limit > 0 and self.used >= self.limit - tolerance:
+            return BREACH
+        if self.limit > 0 and self.used >= self.limit - tolerance:
+            return WARNING  # at an allowed limit: the next contract breaches
+        return WARNING if self.fraction >= self.warn_at and self.used > 0 else OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +60,9 @@ class PositionView:
     average_price: float
     mark: float | None
     open_pnl: float | None  # None: no price yet, no decision taken
+    tick_size: float | None = None  # prices are shown at the contract's tick precision
+    # The mark is the last price seen before market data was lost: shown, never acted on.
+    stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +75,7 @@ class OrderView:
     size: int
     price: float | None
     status: int
+    tick_size: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +89,38 @@ class LockView:
 
 @dataclass(frozen=True, slots=True)
 class EnforcementView:
+    """One enforcement action: issued, then its final outcome, on one row."""
+
     at: datetime
     rule_id: str
-    action: str
-    outcome: str
+    action: str  # close_contract, partial_close, cancel_order, flatten, ...
+    outcome: str  # issued, done, retry, failed
     reason: str
+    target: str = ""  # what it acted on, in words: "MNQU6 long 7", "order 912 (MNQU6 buy 2)"
+    contract: str = ""  # the contract's name
+    size: int | None = None  # contracts closed, reduced or cancelled
+    price: float | None = None  # the closing fill's price, or the cancelled order's price
+    latency_ms: float | None = None  # from the breaching event to the gateway's confirmation
+    tick_size: float | None = None
+    contract_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FailingView:
+    """An enforcement the gateway keeps refusing: the trader must act on the platform."""
+
+    rule_id: str
+    todo: str  # "close MNQU6 long 7": what to do on the platform now
+    error: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class SinceLock:
+    """What the trader did while locked: each entry was closed again, often at a loss."""
+
+    net: Decimal  # realized since the lock began
+    entries: int  # fills that opened or added while locked
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +138,22 @@ class AccountSnapshot:
     limits: tuple[LimitUsage, ...] = ()
     pnl_series: tuple[tuple[datetime, float], ...] = ()  # cumulative net realized over the day
     enforcement: tuple[EnforcementView, ...] = field(default=())
+    failing: tuple[FailingView, ...] = ()
+    # Ids of the enabled rules that protect (trade management only moves stops). None: not
+    # given (a snapshot built by hand), judged from the limit bars instead.
+    rules_enabled: tuple[str, ...] | None = None
+    since_lock: SinceLock | None = None
+    loss_limit: float | None = None  # the daily loss limit in force (the chart draws it)
+    profit_target: float | None = None  # the daily profit target in force
+    waiting: tuple[str, ...] = ()  # loosened settings waiting for the reset, in words
+    day_start: datetime | None = None  # when the trading day began (the chart's time axis)
+
+    @property
+    def protecting(self) -> bool:
+        """At least one limit is enabled (a config with none protects nothing)."""
+        if self.rules_enabled is None:
+            return bool(self.limits)
+        return bool(self.rules_enabled)
 
     @property
     def hard_locked(self) -> bool:
@@ -96,5 +165,5 @@ class AccountSnapshot:
 
     @property
     def warning(self) -> bool:
-        """A limit is at least 80 % used."""
-        return any(limit.fraction >= 0.8 for limit in self.limits)
+        """A limit has reached its first warning (or stands at an allowed maximum)."""
+        return any(limit.level != OK for limit in self.limits)

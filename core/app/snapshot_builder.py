@@ -6,35 +6,34 @@ locks); the day's P&L curve comes from the tracker's cache. It reads state and n
 it: no account is created in the mirror and no rule context is reused, so asking for a
 snapshot cannot disturb rule evaluation.
 
-The limit bars measure what the engine's *enabled* rules measure, with the rules' own helpers
-where they have one, so a bar at 100 % is the breach the rule would see.
+The limit bars are in :mod:`core.app.limit_usage`; what keeps failing comes from the
+:class:`core.app.enforcement_watch.EnforcementWatch`, worded here against the positions the
+account holds now, so the trader reads exactly what to close by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from core.app.enforcement_watch import Failing, contract_name, tick_size, todo_words
+from core.app.limit_usage import limits as limit_usages
 from core.app.snapshot import (
     AccountSnapshot,
     EnforcementView,
-    LimitUsage,
+    FailingView,
     LockView,
     OrderView,
     PositionView,
+    SinceLock,
 )
-from core.domain.events import OrderEvent, OrderSide, OrderType
-from core.domain.words import money
+from core.app.waiting import NOTHING, Waiting
+from core.app.words import gateway_words
+from core.domain.events import OrderEvent, OrderSide, OrderType, TradeEvent
 from core.engine.engine import Engine
 from core.engine.rules import RuleContext
-from core.engine.rules.r001_max_contracts import MaxContractsRule
-from core.engine.rules.r002_max_contracts_per_instrument import MaxContractsPerInstrumentRule
-from core.engine.rules.r003_daily_realized_loss import DailyRealizedLossRule
-from core.engine.rules.r004_daily_unrealized_loss import DailyUnrealizedLossRule
-from core.engine.rules.r005_max_unrealized_profit import MaxUnrealizedProfitRule
-from core.engine.rules.r006_trade_frequency_limit import TradeFrequencyLimitRule
-from core.engine.rules.r013_daily_realized_profit import DailyRealizedProfitRule
 from core.modules.enforcement_log import EnforcementRecord
 from core.modules.lockouts import LockKind
 from core.modules.mirror import AccountMirror
@@ -49,6 +48,8 @@ ORDER_KINDS: dict[OrderType, str] = {
     OrderType.JOIN_ASK: "join ask",
 }
 _LOCK_ORDER = {LockKind.HARD: 0, LockKind.COOLDOWN: 1}
+# A closing fill this long after its close went out is still that close's fill.
+FILL_WINDOW = timedelta(seconds=30)
 
 
 def take_snapshot(
@@ -58,7 +59,12 @@ def take_snapshot(
     status: str,
     name: str = "",
     recent_enforcement: Iterable[EnforcementView | EnforcementRecord] = (),
+    failing: Iterable[Failing] = (),
+    last_marks: Mapping[str, float] | None = None,
+    waiting: Waiting = NOTHING,
 ) -> AccountSnapshot:
+    """``last_marks``: the last price seen per contract, shown (as stale) once the live quote
+    is gone after a market-data outage; ``waiting``: loosened settings waiting for the reset."""
     now = engine.clock.now()
     day = engine.calendar.trading_day(now)
     # .get, not .account(): a snapshot of an account never seen must not add it to the mirror.
@@ -76,10 +82,13 @@ def take_snapshot(
         engine.holidays,
     )
     realized = engine.pnl.realized(account_id, day)
-    positions = _positions(engine, ctx)
+    positions = _positions(engine, ctx, last_marks or {})
     values = [view.open_pnl for view in positions]
     # One unpriced position makes the sum unknown, not smaller.
     open_pnl = None if None in values else sum((v for v in values if v is not None), 0.0)
+    locks = _locks(engine, account_id, now)
+    trades = engine.pnl.day_trades(account_id, day)
+    rules = engine.config.rules
     return AccountSnapshot(
         account_id=account_id,
         name=name or account.name,
@@ -90,31 +99,63 @@ def take_snapshot(
         open_pnl=open_pnl,
         positions=positions,
         orders=_orders(engine, account),
-        locks=_locks(engine, account_id, now),
-        limits=_limits(engine, ctx, realized, positions),
+        locks=locks,
+        limits=limit_usages(engine, ctx, realized, positions, waiting.by_rule),
         pnl_series=tuple((at, float(net)) for at, net in engine.pnl.day_series(account_id, day)),
-        enforcement=_enforcement(account_id, recent_enforcement),
+        enforcement=_enforcement(account_id, recent_enforcement, trades),
+        failing=tuple(
+            FailingView(f.command.rule_id, todo_words(engine, f.command), gateway_words(f.error),
+                        f.attempts)
+            for f in failing
+        ),
+        rules_enabled=tuple(r.rule_id for r in engine.rules if not r.automation),
+        since_lock=_since_lock(engine, account_id, now, trades),
+        loss_limit=rules.daily_realized_loss.limit if rules.daily_realized_loss.enabled else None,
+        profit_target=(
+            rules.daily_realized_profit.target if rules.daily_realized_profit.enabled else None
+        ),
+        waiting=waiting.lines,
+        day_start=engine.calendar.day_start(day),
     )
 
 
-def _positions(engine: Engine, ctx: RuleContext) -> tuple[PositionView, ...]:
+def _positions(
+    engine: Engine, ctx: RuleContext, last_marks: Mapping[str, float]
+) -> tuple[PositionView, ...]:
     views = []
     for position in ctx.account.positions.values():
         cid = position.contract_id
-        contract = engine.contracts.get(cid)
+        mark = engine.quotes.mark(cid)
+        stale = mark is None and cid in last_marks
         views.append(
             PositionView(
                 contract_id=cid,
                 symbol=engine.contracts.symbol(cid),
-                name=contract.name if contract is not None and contract.name else cid,
+                name=contract_name(engine, cid),
                 signed_size=position.signed_size,
                 average_price=position.average_price,
-                mark=engine.quotes.mark(cid),
-                open_pnl=ctx.open_pnl(position),  # the rules' own formula: same numbers
+                mark=last_marks[cid] if stale else mark,
+                # The rules' own formula: same numbers; never from a stale price.
+                open_pnl=ctx.open_pnl(position),
+                tick_size=tick_size(engine, cid),
+                stale=stale,
             )
         )
     views.sort(key=lambda v: (v.name, v.contract_id))
     return tuple(views)
+
+
+def _since_lock(
+    engine: Engine, account_id: int, now: datetime, trades: list[TradeEvent]
+) -> SinceLock | None:
+    """While locked, each new entry is closed again: count them and what they cost."""
+    lock = engine.lockouts.hard_lock(account_id, now) or engine.lockouts.cooldown(account_id, now)
+    if lock is None:
+        return None
+    later = [t for t in trades if t.created_at >= lock.locked_at]
+    entries = sum(1 for t in later if t.is_opening)
+    net = sum((t.net_pnl for t in later), Decimal(0))
+    return SinceLock(net, entries)
 
 
 def _orders(engine: Engine, account: AccountMirror) -> tuple[OrderView, ...]:
@@ -131,6 +172,7 @@ def _orders(engine: Engine, account: AccountMirror) -> tuple[OrderView, ...]:
                 size=order.size or 0,
                 price=_order_price(order),
                 status=order.status,
+                tick_size=tick_size(engine, order.contract_id),
             )
         )
     views.sort(key=lambda v: v.order_id)
@@ -178,124 +220,10 @@ def _locks(engine: Engine, account_id: int, now: datetime) -> tuple[LockView, ..
     return tuple(views)
 
 
-def _limits(
-    engine: Engine, ctx: RuleContext, realized: Decimal, positions: tuple[PositionView, ...]
-) -> tuple[LimitUsage, ...]:
-    usages: list[LimitUsage] = []
-    # engine.rules holds exactly the enabled rules, in table order: the bars follow the engine.
-    for rule in engine.rules:
-        usage: LimitUsage | None = None
-        if isinstance(rule, MaxContractsRule):
-            usage = _contracts(rule, ctx)
-        elif isinstance(rule, MaxContractsPerInstrumentRule):
-            usage = _per_instrument(rule, ctx)
-        elif isinstance(rule, DailyRealizedLossRule):
-            limit = rule.config.limit
-            used = max(0.0, -float(realized))
-            usage = LimitUsage(
-                rule.rule_id, "Daily loss", used, limit, f"{money(-used)} of {money(-limit)}"
-            )
-        elif isinstance(rule, DailyUnrealizedLossRule):
-            usage = _open_pnl_usage(rule.rule_id, "Open loss", -1, rule.config.limit,
-                                    rule.config.scope, positions)
-        elif isinstance(rule, MaxUnrealizedProfitRule):
-            usage = _open_pnl_usage(rule.rule_id, "Open profit", +1, rule.config.target,
-                                    rule.config.scope, positions)
-        elif isinstance(rule, TradeFrequencyLimitRule):
-            usage = _trades(rule, ctx)
-        elif isinstance(rule, DailyRealizedProfitRule):
-            target = rule.config.target
-            used = max(0.0, float(realized))
-            usage = LimitUsage(
-                rule.rule_id, "Daily profit", used, target, f"{money(used)} of {money(target)}"
-            )
-        if usage is not None:
-            usages.append(usage)
-    return tuple(usages)
-
-
-def _contracts(rule: MaxContractsRule, ctx: RuleContext) -> LimitUsage:
-    cfg = rule.config
-    used = ctx.account.gross_contracts() if cfg.count_type == "gross" else ctx.account.net_contracts()
-    return LimitUsage(
-        rule.rule_id, "Contracts", float(used), float(cfg.limit),
-        f"{used} of {cfg.limit} contracts ({cfg.count_type})",
-    )
-
-
-def _per_instrument(rule: MaxContractsPerInstrumentRule, ctx: RuleContext) -> LimitUsage | None:
-    cfg = rule.config
-    totals: dict[str, list[int]] = {}  # symbol → [contracts, limit]
-    for position in ctx.account.positions.values():
-        symbol, limit = rule.limit_for(ctx, position.contract_id)  # the rule's own grouping
-        if limit is None:
-            continue  # an unlisted symbol the config allows: nothing to measure
-        totals.setdefault(symbol, [0, limit])[0] += position.size
-    if totals:
-        def badness(item: tuple[str, list[int]]) -> tuple[float, int, str]:
-            used, limit = item[1]
-            ratio = used / limit if limit > 0 else (float("inf") if used else 0.0)
-            return ratio, used, item[0]
-
-        symbol, (used, limit) = max(totals.items(), key=badness)
-        return LimitUsage(
-            rule.rule_id, "Per instrument", float(used), float(limit),
-            f"{symbol}: {used} of {limit} contracts",
-        )
-    # Flat (or only unmeasured symbols): show the tightest limit a new position could meet.
-    limits = list(cfg.limits.values())
-    if cfg.default_limit is not None:
-        limits.append(cfg.default_limit)
-    if not limits:
-        return None
-    return LimitUsage(rule.rule_id, "Per instrument", 0.0, float(min(limits)), "no positions")
-
-
-def _open_pnl_usage(
-    rule_id: str, label: str, sign: int, limit: float, scope: str,
-    positions: tuple[PositionView, ...],
-) -> LimitUsage:
-    """Open loss (sign −1) or open profit (sign +1) against its limit, as RULE-004/005 see it."""
-    shown = -limit if sign < 0 else limit
-    if not positions:
-        return LimitUsage(rule_id, label, 0.0, limit, f"{money(0)} of {money(shown)}")
-    if scope == "account":
-        values = [p.open_pnl for p in positions]
-        if any(v is None for v in values):
-            # The rule takes no decision while a position is unpriced; neither does the bar.
-            return LimitUsage(rule_id, label, 0.0, limit, f"no price yet (of {money(shown)})")
-        total = sum((v for v in values if v is not None), 0.0)
-        used = max(0.0, sign * total)
-        return LimitUsage(rule_id, label, used, limit, f"{money(sign * used)} of {money(shown)} (account)")
-    priced = [(p.open_pnl, p.name) for p in positions if p.open_pnl is not None]
-    if not priced:
-        return LimitUsage(rule_id, label, 0.0, limit, f"no price yet (of {money(shown)})")
-    value, worst = max(priced, key=lambda item: sign * item[0])
-    used = max(0.0, sign * value)
-    text = f"{money(sign * used)} of {money(shown)} on {worst}"
-    if len(priced) < len(positions):
-        text += " (some positions have no price yet)"
-    return LimitUsage(rule_id, label, used, limit, text)
-
-
-def _trades(rule: TradeFrequencyLimitRule, ctx: RuleContext) -> LimitUsage:
-    cfg = rule.config
-    counts = ctx.counter.counts(ctx.account_id, ctx.now)
-    windows = (
-        (counts.minute, cfg.per_minute, "this minute"),
-        (counts.hour, cfg.per_hour, "this hour"),
-        (counts.session, cfg.per_session, "today"),
-    )
-    # The fullest window; on a tie the longer one, whose cooldown is the longer too.
-    index = max(range(len(windows)), key=lambda i: (windows[i][0] / windows[i][1], i))
-    used, limit, where = windows[index]
-    return LimitUsage(
-        rule.rule_id, "Trades", float(used), float(limit), f"{used} of {limit} entries {where}"
-    )
-
-
 def _enforcement(
-    account_id: int, records: Iterable[EnforcementView | EnforcementRecord]
+    account_id: int,
+    records: Iterable[EnforcementView | EnforcementRecord],
+    trades: list[TradeEvent],
 ) -> tuple[EnforcementView, ...]:
     views = []
     for record in records:
@@ -303,7 +231,24 @@ def _enforcement(
             if record.account_id != account_id:
                 continue  # a shared log may be passed in: keep this account's rows only
             record = EnforcementView(
-                record.at, record.rule_id, record.action, record.outcome, record.reason
+                record.at, record.rule_id, record.action, record.outcome, record.reason,
+                latency_ms=record.execution_time_ms,
             )
+        if record.price is None and record.outcome == "done" and record.action in (
+            "close_contract", "partial_close"
+        ):
+            record = _with_fill_price(record, trades)
         views.append(record)
     return tuple(views)
+
+
+def _with_fill_price(view: EnforcementView, trades: list[TradeEvent]) -> EnforcementView:
+    """The price a close got: the first fill in that contract after the close went out."""
+    if not view.contract_id:
+        return view
+    for trade in trades:
+        if trade.contract_id == view.contract_id and (
+            view.at - timedelta(seconds=1) <= trade.created_at <= view.at + FILL_WINDOW
+        ):
+            return replace(view, price=trade.price)
+    return view

@@ -27,6 +27,8 @@ def warn_fractions(*default: float) -> Any:
         default_factory=lambda: list(default),
         title="Warn at",
         description="Fractions of the limit that raise a warning once per trading day.",
+        # a list of fractions of a limit: the settings window shows them as percentages
+        json_schema_extra={"fractions": True},
     )
 
 

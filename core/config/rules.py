@@ -87,11 +87,7 @@ class DailyRealizedLoss(RuleConfig):
     """RULE-003: stop for the day at a net realized loss."""
 
     limit: Amount = Field(500.0, gt=0, title="Loss limit ($)", description="500 stops at −$500.")
-    warn_at: list[Amount] = Field(
-        default_factory=lambda: [0.5, 0.8],
-        title="Warn at",
-        description="Fractions of the limit that raise a warning once per trading day.",
-    )
+    warn_at: list[Amount] = warn_fractions(0.5, 0.8)
     restrict_at: Amount = restrict_at()
     restrict_max_contracts: Count = restrict_max_contracts()
     restrict_cooldown_seconds: Count = restrict_cooldown_seconds()

@@ -23,7 +23,7 @@ from core.app.snapshot import (
 )
 from gui.dashboard import DashboardWindow, render_to_png
 from gui.pnl_chart import AMBER, GREEN, RED, LimitBar
-from gui.tables import DataTable, format_countdown, format_price
+from gui.tables import DataTable, format_price, tick_decimals
 
 NOW = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)
 Series = tuple[tuple[datetime, float], ...]
@@ -56,11 +56,13 @@ def snap(
     series: tuple[tuple[datetime, float], ...] = (),
     enforcement: tuple[EnforcementView, ...] = (),
     taken_at: datetime = NOW,
+    rules_enabled: tuple[str, ...] = ("RULE-003",),
 ) -> AccountSnapshot:
     return AccountSnapshot(
         account_id=account_id, name=name, status=status, trading_day=date(2026, 8, 19),
         taken_at=taken_at, realized=Decimal(realized), open_pnl=open_pnl, positions=positions,
         orders=orders, locks=locks, limits=limits, pnl_series=series, enforcement=enforcement,
+        rules_enabled=rules_enabled,
     )
 
 
@@ -75,7 +77,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def window(qtbot: QtBot, clock: Clock) -> Iterator[DashboardWindow]:
-    dashboard = DashboardWindow(now=clock, render_ms=100, tick_ms=60_000)
+    dashboard = DashboardWindow(now=clock, render_ms=100, tick_ms=60_000,
+                                tray_available=lambda: True)
     qtbot.addWidget(dashboard)
     dashboard.show()
     yield dashboard
@@ -113,10 +116,11 @@ def test_position_row_shows_the_numbers(window: DashboardWindow) -> None:
 def test_status_and_demo_badge(window: DashboardWindow) -> None:
     shown(window, snap(status="reconnecting"), demo=True)
     panel = window.panel(ACCOUNT)
-    assert panel.status_label.text() == "Reconnecting…"
-    assert panel.demo_label.isVisible()
+    assert panel.status_label.text() == "Gateway unreachable: not protected"
+    assert window.state_text == "Gateway unreachable: not protected"
+    assert panel.demo_label.isVisible() and window.windowTitle() == "Risk Manager (DEMO)"
     shown(window, snap(), demo=False)
-    assert panel.status_label.text() == "Protected"
+    assert panel.status_label.text() == "Protected" == window.state_text
     assert not panel.demo_label.isVisible()
 
 
@@ -151,15 +155,17 @@ def test_lock_countdown_is_live_and_the_lock_goes_with_the_snapshot(
     shown(window, snap(locks=(lock,)))
     panel = window.panel(ACCOUNT)
     assert panel.locks.rowCount() == 1 and panel.locks.isVisible()
-    assert panel.locks.text(0, 1) == "Locked"
-    assert panel.locks.text(0, 2) == "1:00:05"
+    assert (panel.locks.text(0, 0), panel.locks.text(0, 1)) == ("Daily loss limit", "Locked")
+    assert panel.locks.text(0, 2) == "1 h"
+    assert panel.locks.text(0, 3) == "11:00 CDT"  # the trading timezone's clock
+    assert window.state_text == "Locked until 11:00 CDT (daily loss)"
 
-    clock.now = NOW + timedelta(seconds=1)
+    clock.now = NOW + timedelta(minutes=20, seconds=1)
     window.tick_timer.timeout.emit()
-    assert panel.locks.text(0, 2) == "1:00:04"
+    assert panel.locks.text(0, 2) == "40 min 4 s"
     clock.now = NOW + timedelta(minutes=59, seconds=10)
     window.tick_timer.timeout.emit()
-    assert panel.locks.text(0, 2) == "0:00:55"
+    assert panel.locks.text(0, 2) == "55 s"
 
     shown(window, snap())
     assert panel.locks.rowCount() == 0
@@ -182,7 +188,7 @@ def test_open_ended_and_symbol_locks_say_what_ends_them(window: DashboardWindow)
 )
 def test_limit_bar_value_and_colour(window: DashboardWindow, used: float, colour: str) -> None:
     shown(window, snap(limits=(loss_limit(used),)))
-    name, bar, text = window.panel(ACCOUNT).limit_rows["RULE-003"]
+    name, bar, text, _waiting = window.panel(ACCOUNT).limit_rows["RULE-003"]
     assert name.text() == "Daily loss"
     assert text.text() == f"-${used:.2f} of -$500.00"
     assert bar.fraction == pytest.approx(used / 500.0)
@@ -250,15 +256,21 @@ def test_selection_and_rows_survive_updates(window: DashboardWindow) -> None:
 
 def test_enforcement_log_newest_first(window: DashboardWindow) -> None:
     log = (
-        EnforcementView(NOW - timedelta(minutes=3), "RULE-001", "close_contract", "done", "3 > 2"),
-        EnforcementView(NOW - timedelta(minutes=1), "RULE-003", "flatten", "failed", "Daily loss"),
+        EnforcementView(NOW - timedelta(minutes=3), "RULE-001", "partial_close", "done", "7 > 5",
+                        target="MNQU6 long 7 by 2", contract="MNQU6", size=2, price=21019.25,
+                        latency_ms=8.4, tick_size=0.25),
+        EnforcementView(NOW - timedelta(minutes=1), "RULE-003", "flatten", "failed", "Daily loss",
+                        target="MNQU6 long 5"),
     )
     shown(window, snap(enforcement=log))
     table = window.panel(ACCOUNT).enforcement
-    row = [table.text(0, c) for c in range(5)]
-    assert row == ["09:59:00 CDT", "RULE-003", "flatten", "failed", "Daily loss"]
-    assert cell_colour(table, 0, 3) == QColor(RED)
-    assert table.text(1, 1) == "RULE-001"
+    row = [table.text(0, c) for c in range(9)]
+    assert row == ["09:59:00", "Closed everything", "MNQU6 long 5", "", "", "Failed", "",
+                   "Daily loss limit", "Daily loss"]
+    assert cell_colour(table, 0, 5) == QColor(RED)
+    older = [table.text(1, c) for c in range(8)]
+    assert older == ["09:57:00", "Reduced", "MNQU6 long 7 by 2", "2", "21,019.25", "Done",
+                     "8 ms", "Max contracts"]
 
 
 def test_two_accounts_two_tabs_and_a_gone_account_loses_its_tab(window: DashboardWindow) -> None:
@@ -296,10 +308,13 @@ def test_render_to_png(window: DashboardWindow, tmp_path: Path) -> None:
 
 
 def test_formatting_helpers() -> None:
-    assert format_countdown(3605) == "1:00:05"
-    assert format_countdown(0.2) == "0:00:01"  # rounded up while the lock holds
-    assert format_countdown(-3) == "0:00:00"
-    assert format_countdown(50 * 3600) == "50:00:00"
+    # At the contract's tick precision: index futures, oil, currencies, bonds.
+    assert format_price(21019.5, 0.25) == "21,019.50"
+    assert format_price(71.3, 0.01) == "71.30"
+    assert format_price(1.0845, 0.00005) == "1.08450"
+    assert format_price(118.03125, 0.03125) == "118.03125"
+    assert format_price(4500.0, 1.0) == "4,500"
+    assert [tick_decimals(t) for t in (0.25, 0.1, 0.005, 1.0)] == [2, 1, 3, 0]
     assert format_price(21019.25) == "21,019.25"
     assert format_price(1.08765) == "1.08765"
     assert format_price(118.03125) == "118.03125"
@@ -309,7 +324,7 @@ def test_formatting_helpers() -> None:
 def test_limit_bar_caps_the_fill_not_the_number(qtbot: QtBot) -> None:
     bar = LimitBar()
     qtbot.addWidget(bar)
-    bar.set_fraction(1.3)
+    bar.set_usage(loss_limit(650.0))
     assert bar.percent_text == "130%" and bar.colour == QColor(RED)
 
 

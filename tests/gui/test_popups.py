@@ -96,12 +96,17 @@ def test_lock_set_and_lifted(rig: Rig) -> None:
     rig.publish(LockSet(lock), LockCleared(lock, "expired"))
     locked, lifted = rig.notifier.history
     assert locked.kind == "lock" and locked.channel == "tray" and locked.level == "warning"
-    assert locked.title == "Locked: RULE-003"
+    assert locked.title == "Locked: Daily loss limit"  # the rule's name, never RULE-003
     assert "PA-1 (26282486): Daily realized loss -$512.00 hit the -$500.00 limit" in locked.body
-    assert "until Wed 19 Aug 17:00 CDT" in locked.body  # the trading timezone, not UTC
-    assert (lifted.kind, lifted.title) == ("unlock", "Lock lifted: RULE-003")
-    assert "trading allowed again (expired)" in lifted.body
-    assert [c[0] for c in rig.tray_calls] == ["Locked: RULE-003", "Lock lifted: RULE-003"]
+    assert "until Wed 17:00 CDT" in locked.body  # the trading timezone, not UTC
+    assert (lifted.kind, lifted.title) == ("unlock", "Lock lifted: Daily loss limit")
+    assert "trading allowed again (its time is up)" in lifted.body
+    # The second balloon waits for the first to be read, then goes out on its own.
+    assert [c[0] for c in rig.tray_calls] == ["Locked: Daily loss limit"]
+    rig.time.t += 5
+    rig.notifier.tick()
+    assert [c[0] for c in rig.tray_calls] == ["Locked: Daily loss limit",
+                                              "Lock lifted: Daily loss limit"]
     assert rig.tray_calls[0][2] == QSystemTrayIcon.MessageIcon.Warning
 
 
@@ -114,9 +119,9 @@ def test_cooldown_start_and_end(rig: Rig) -> None:
     lock = Lock(ACCOUNT, "RULE-007", LockKind.COOLDOWN, "Trade lost $210", T0, T0 + timedelta(minutes=15))
     rig.publish(LockSet(lock), LockCleared(lock, "expired"))
     start, end = rig.notifier.history
-    assert start.title == "Cooldown 15m 0s: RULE-007"
-    assert "Trade lost $210" in start.body and "again at Wed 19 Aug 10:15 CDT" in start.body
-    assert (end.kind, end.title) == ("cooldown_end", "Cooldown over: RULE-007")
+    assert start.title == "15 min cooldown: Cooldown after a loss"  # one duration format
+    assert "Trade lost $210" in start.body and "closed until Wed 10:15 CDT" in start.body
+    assert (end.kind, end.title) == ("cooldown_end", "Cooldown over: Cooldown after a loss")
 
 
 def test_symbol_block_and_loss_warning(rig: Rig) -> None:
@@ -128,8 +133,8 @@ def test_symbol_block_and_loss_warning(rig: Rig) -> None:
     )
     assert rig.kinds()[-3:] == ["symbol_lock", "symbol_unlock", "loss_warning"]
     warning = rig.notifier.history[-1]
-    assert warning.title == "Daily loss at 80% of the limit"
-    assert "realized -$400.00 today; the limit is -$500.00" in warning.body
+    assert warning.title == "Daily loss at 80 % of the limit"
+    assert "-$400.00 realized today; at -$500.00 you are locked out" in warning.body
     assert warning.level == "warning"
 
 
@@ -138,8 +143,8 @@ def test_enforcement_failure_repeats_until_recovered(rig: Rig) -> None:
     rig.publish(EnforcementFailed(flatten, "HTTP 503", 5))
     first = rig.notifier.history[-1]
     assert first.kind == "enforcement_failed" and first.level == "critical"
-    assert first.title == "ENFORCEMENT FAILED: RULE-003"
-    assert "could not flatten after 5 attempts (HTTP 503)" in first.body
+    assert first.title == "NOT PROTECTED: Daily loss limit"
+    assert "on the platform now" in first.body and "refused it 5 times (HTTP 503)" in first.body
     assert rig.tray_calls[-1][2] == QSystemTrayIcon.MessageIcon.Critical
 
     rig.time.t += 10
@@ -149,7 +154,7 @@ def test_enforcement_failure_repeats_until_recovered(rig: Rig) -> None:
     rig.time.t += 20  # 30 s after the first
     rig.notifier.tick()
     assert rig.kinds().count("enforcement_failed") == 2
-    assert rig.notifier.history[-1].title == "STILL FAILING: RULE-003"
+    assert rig.notifier.history[-1].title == "NOT PROTECTED (still): Daily loss limit"
     assert "(HTTP 502)" in rig.notifier.history[-1].body
     rig.time.t += 30
     rig.notifier.tick()
@@ -170,7 +175,7 @@ def test_alarms_are_per_command_and_a_flatten_clears_its_account(rig: Rig) -> No
     other = CloseContract(account_id=OTHER, rule_id="RULE-004", reason="open loss", contract_id=MNQ)
     rig.publish(EnforcementFailed(close, "timeout", 5), EnforcementFailed(other, "timeout", 5))
     assert rig.notifier.active_alarms() == 2
-    assert f"could not close {MNQ}" in rig.notifier.history[-1].body
+    assert rig.notifier.history[-1].title == "NOT PROTECTED: Open loss limit"
     # Same contract, new reason and timestamp: still the same alarm.
     again = CloseContract(account_id=ACCOUNT, rule_id="RULE-004", reason="x", contract_id=MNQ, event_at=5.0)
     rig.publish(EnforcementFailed(again, "timeout", 9))
@@ -180,7 +185,7 @@ def test_alarms_are_per_command_and_a_flatten_clears_its_account(rig: Rig) -> No
     rig.time.t += 30
     rig.notifier.tick()
     assert rig.notifier.history[-1].account_id == OTHER
-    assert rig.notifier.history[-1].title == "STILL FAILING: RULE-004"
+    assert rig.notifier.history[-1].title == "NOT PROTECTED (still): Open loss limit"
 
 
 def _drop(rig: Rig) -> None:
@@ -262,7 +267,7 @@ def test_no_tray_opens_a_non_modal_window_instead(qtbot: QtBot, monkeypatch: pyt
         assert not window.isModal() and QApplication.activeModalWidget() is None
         assert r.tray_calls == []
         assert r.notifier.history[-1].channel == "window"
-        assert [s.title for s in window.messages()] == ["Locked: RULE-003"]
+        assert [s.title for s in window.messages()] == ["Locked: Daily loss limit"]
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=2000)  # plain news goes away
 
         r.publish(EnforcementFailed(Flatten(account_id=ACCOUNT, rule_id="RULE-003", reason="x"), "503", 5))
@@ -288,7 +293,8 @@ def test_history_is_capped_and_announced(qtbot: QtBot, monkeypatch: pytest.Monke
     r.notifier.shown.connect(seen.append)
     for i in range(5):
         r.publish(LockSet(_hard(rule=f"RULE-00{i}")))
-    assert [s.title for s in r.notifier.history] == [f"Locked: RULE-00{i}" for i in (2, 3, 4)]
+    assert [s.title for s in r.notifier.history] == [
+        "Locked: Max contracts per symbol", "Locked: Daily loss limit", "Locked: Open loss limit"]
     assert len(seen) == 5
     r.notifier.close()
     r.publish(LockSet(_hard()))  # closed: no longer listening

@@ -32,7 +32,7 @@ from tests.builders import T0, config, default_config
 LOSS = "rules.daily_realized_loss.limit"
 # T0 is Wed 10:00 CDT; the trading day ends at 17:00 CDT the same day.
 LOOSEN_TEXT = (
-    "Daily realized loss › Loss limit ($) 500 → 800 loosens an active rule: "
+    "Daily loss limit › Loss limit ($) 500 → 800 loosens an active rule: "
     "it applies at the next reset, Wed 17:00 CDT"
 )
 
@@ -89,13 +89,20 @@ def test_every_rule_general_and_gateway_has_a_page_with_every_field(
     }
     assert list(window.pages) == list(models)
     titles = [window.page_list.item(i).text() for i in range(window.page_list.count())]
-    assert titles[:3] == ["General", "Gateway", "Max contracts"]
+    # Rule pages are named as a trader says them, each with its on/off state in the list.
+    assert titles[:3] == ["General", "Gateway", "Max contracts  —  on"]
+    assert "Trading hours  —  off" in titles and "Require a stop-loss  —  off" in titles
+    assert "Lost trading permission  —  on" in titles
     assert titles[-1] == "Admin password"
     for page_key, model in models.items():
         page = window.pages[page_key]
         assert set(page.editors) == {f"{page_key}.{name}" for name in model.model_fields}
         for name, info in model.model_fields.items():
             key = f"{page_key}.{name}"
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if extra.get("fractions"):  # typed as percentages, and says so
+                assert page.labels[key].text() == f"{info.title} (% of the limit)"
+                continue
             assert page.labels[key].text() == (info.title or humanize(name))
             if info.description:
                 assert page.labels[key].toolTip() == info.description
@@ -172,7 +179,7 @@ def _bad_weekday(window: SettingsWindow) -> None:
 
 
 def _bad_fraction(window: SettingsWindow) -> None:
-    line(window, "rules.daily_realized_loss.warn_at").line.setText("0.5, abc")
+    line(window, "rules.daily_realized_loss.warn_at").line.setText("50, abc")
 
 
 def _duplicate_symbol(window: SettingsWindow) -> None:
@@ -187,7 +194,7 @@ INVALID = [
      ["Per-symbol hours", "ES", "Opens", "25:00", "not a time of day"]),
     (_negative_tier, "rules.cooldown_after_loss.tiers", ["Tiers", "row 1", "Loss ($)", "greater"]),
     (_bad_weekday, "rules.session_block_outside.days", ["Days", "item 2", "funday"]),
-    (_bad_fraction, "rules.daily_realized_loss.warn_at", ["Warn at", "item 2", "'abc'"]),
+    (_bad_fraction, "rules.daily_realized_loss.warn_at", ["Warn at", "'abc'", "percentage"]),
     (_duplicate_symbol, "rules.max_contracts_per_instrument.limits", ["Limits", "listed twice"]),
 ]
 
@@ -265,7 +272,7 @@ def test_tightening_applies_at_once(qtbot: QtBot, path: Path) -> None:
     seen = applied_configs(window)
     spin(window, LOSS).spin.setValue(300)
     window.apply_button.click()
-    assert ("Daily realized loss › Loss limit ($) 500 → 300 tightens: in force now"
+    assert ("Daily loss limit › Loss limit ($) 500 → 300 tightens: in force now"
             in window.result_label.text())
     assert manager.config.rules.daily_realized_loss.limit == 300 and manager.pending is None
     assert load_config(path).rules.daily_realized_loss.limit == 300
@@ -404,7 +411,7 @@ def test_values_set_in_the_editors_round_trip_through_the_toml_file(
     limits.add_row(["ES", "1"])
     spin(window, "rules.max_contracts_per_instrument.default_limit").set_value(None)
     spin(window, LOSS).spin.setValue(425.5)
-    line(window, "rules.daily_realized_loss.warn_at").line.setText("0.9 0.25")
+    line(window, "rules.daily_realized_loss.warn_at").line.setText("90 25%")  # percentages
     tiers = table(window, "rules.cooldown_after_loss.tiers")
     tiers.set_cell(2, 1, "3600")
     tiers.add_row(["50", "60"])

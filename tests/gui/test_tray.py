@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtWidgets import QSystemTrayIcon
@@ -14,7 +15,7 @@ from pytestqt.qtbot import QtBot
 from core.app.snapshot import AccountSnapshot, LimitUsage, LockView
 from gui import icons
 from gui.icons import TrayState, draw_icon, file_name, icon_for
-from gui.tray import TrayController, format_duration, tooltip_text, tray_state
+from gui.tray import TrayController, tooltip_text, tray_state
 
 NOW = datetime(2026, 8, 19, 15, 0, tzinfo=UTC)
 ACCOUNT, OTHER = 26282486, 25775680
@@ -34,7 +35,11 @@ def snap(
     return AccountSnapshot(
         account_id=account_id, name=name, status=status, trading_day=date(2026, 8, 19),
         taken_at=NOW, realized=Decimal(realized), open_pnl=open_pnl, locks=locks, limits=limits,
+        rules_enabled=("RULE-003",),
     )
+
+
+CHICAGO = ZoneInfo("America/Chicago")
 
 
 def hard(rule: str = "RULE-003", minutes: float | None = 72) -> LockView:
@@ -78,6 +83,7 @@ def test_state_walks_protected_warning_locked_reconnecting_protected(
         ([snap(realized="-410", loss_used=410)], TrayState.WARNING),
         ([snap(realized="-512", loss_used=512, locks=(hard(),))], TrayState.LOCKED),
         ([snap("reconnecting", realized="-512", loss_used=512, locks=(hard(),))], TrayState.DISCONNECTED),
+        ([snap(realized="-50", loss_used=50, locks=(cooldown(),))], TrayState.COOLDOWN),
         ([snap(realized="-50", loss_used=50)], TrayState.PROTECTED),
     ]
     for snapshots, expected in steps:
@@ -85,13 +91,15 @@ def test_state_walks_protected_warning_locked_reconnecting_protected(
         assert tray.state is expected
         assert tray_state(snapshots) is expected
         assert tray.tray.icon().cacheKey() == icon_for(expected, False).cacheKey()
-    assert changes == ["protected", "warning", "locked", "disconnected", "protected"]
+    assert changes == ["protected", "warning", "locked", "disconnected", "cooldown", "protected"]
     assert tray.tray.isVisible()
 
 
 def test_one_account_decides_for_all(tray: TrayController) -> None:
     calm = snap(account_id=OTHER, name="PA-2")
-    assert tray_state([calm, snap(locks=(cooldown(),))]) is TrayState.LOCKED
+    assert tray_state([calm, snap(locks=(cooldown(),))]) is TrayState.COOLDOWN
+    assert tray_state([snap(locks=(cooldown(),)), snap(account_id=OTHER, locks=(hard(),))]) is (
+        TrayState.LOCKED)
     assert tray_state([calm, snap("reconciling", locks=(hard(),))]) is TrayState.DISCONNECTED
     assert tray_state([calm, snap(loss_used=400)]) is TrayState.WARNING
     assert tray_state([calm, snap(locks=(LockView("RULE-011", "symbol", "ES", None, None),))]) is (
@@ -107,7 +115,7 @@ def test_demo_overlays_every_state(tray: TrayController) -> None:
     assert "(DEMO)" in tray.tooltip()
     assert "(demo)" in tray.status_text
     images = {(s, d): draw_icon(s, d, 32) for s in TrayState for d in (False, True)}
-    assert len({bytes(img.constBits()) for img in images.values()}) == 8  # all distinct
+    assert len({bytes(img.constBits()) for img in images.values()}) == 2 * len(TrayState)
 
 
 def test_tooltip_shows_pnl_and_lock_countdown(tray: TrayController, clock: Clock) -> None:
@@ -120,30 +128,28 @@ def test_tooltip_shows_pnl_and_lock_countdown(tray: TrayController, clock: Clock
     )
     lines = tray.tooltip().splitlines()
     assert lines[0] == "Risk Manager: Locked"
-    assert lines[1] == "PA-1: Locked 1h 12m (RULE-003) · -$512.40 today"
-    assert lines[2] == f"{OTHER}: +$35.00 today, open -$12.50"
+    assert lines[1] == "PA-1: Locked until 11:12 CDT (daily loss) · -$512.40 today"
+    assert lines[2] == f"{OTHER}: Protected · +$35.00 today, open -$12.50"
+    # The menu has one line per account, and the worst state on top.
+    assert tray.status_text == "Risk Manager: Locked"
+    assert tray.account_texts == lines[1:]
     clock.now += timedelta(minutes=30)
-    tray.refresh()  # the countdown moves without a new snapshot
-    assert "Locked 42m 0s (RULE-003)" in tray.tooltip()
+    tray.update([snap(locks=(cooldown(seconds=2000),))], demo=False)
+    assert "Cooldown 3 min 20 s left (losing trade)" in tray.tooltip()  # the countdown moves
 
 
 def test_tooltip_for_cooldown_open_ended_lock_and_reconnecting(tray: TrayController) -> None:
     tray.update([snap(locks=(cooldown(seconds=250),))], demo=False)
-    assert "PA-1: Cooldown 4m 10s (RULE-007) · $0.00 today" in tray.tooltip()
+    assert "PA-1: Cooldown 4 min 10 s left (losing trade) · $0.00 today" in tray.tooltip()
+    assert tray.status_text == "Cooldown 4 min 10 s left (losing trade)"
     tray.update([snap(locks=(hard("RULE-010", minutes=None), hard(minutes=5)))], demo=False)
-    assert "Locked until trading is allowed again (RULE-010)" in tray.tooltip()
+    assert ("Locked until the gateway allows trading again (trading permission lost)"
+            in tray.tooltip())
     tray.update([snap("reconnecting")], demo=False)
-    assert "PA-1: reconnecting · $0.00 today" in tray.tooltip()
-    assert tray.status_text == "Not protected: reconnecting"
-    assert tooltip_text([], False, NOW) == "Risk Manager: Not protected\nStarting…"
-
-
-def test_format_duration() -> None:
-    assert format_duration(4320) == "1h 12m"
-    assert format_duration(250) == "4m 10s"
-    assert format_duration(44.2) == "45s"  # rounded up: never "0s" while locked
-    assert format_duration(0) == "0s"
-    assert format_duration(2 * 86400 + 3 * 3600 + 5) == "2d 3h"
+    assert "PA-1: Gateway unreachable: not protected · $0.00 today" in tray.tooltip()
+    assert tray.status_text == "Gateway unreachable: not protected"
+    assert tooltip_text([], False, NOW, CHICAGO) == (
+        "Risk Manager\nConnecting: not protected yet")
 
 
 def test_menu_actions_emit_requests(tray: TrayController, qtbot: QtBot) -> None:
@@ -156,7 +162,11 @@ def test_menu_actions_emit_requests(tray: TrayController, qtbot: QtBot) -> None:
         with qtbot.waitSignal(signal, timeout=1000):
             action.trigger()
     texts = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
-    assert texts[1:] == ["Dashboard", "Settings…", "About", "Quit"]
+    assert texts[1:] == ["Dashboard", "History", "Settings…", "Lock me out now…", "About", "Quit"]
+    for action, signal in ((tray.history_action, tray.historyRequested),
+                           (tray.lock_out_action, tray.lockOutRequested)):
+        with qtbot.waitSignal(signal, timeout=1000):
+            action.trigger()
     with qtbot.waitSignal(tray.dashboardRequested, timeout=1000):
         tray.tray.activated.emit(QSystemTrayIcon.ActivationReason.DoubleClick)
     with qtbot.waitSignal(tray.dashboardRequested, timeout=1000):

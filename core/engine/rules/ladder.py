@@ -26,7 +26,7 @@ from core.domain.events import (
     Recheck,
     TradeEvent,
 )
-from core.domain.words import duration, money
+from core.domain.words import length, money
 from core.engine.rules.base import EPSILON, Breach, LockRequest, Rule, RuleContext, cooldown_start
 from core.modules.lockouts import LockKind
 
@@ -155,7 +155,7 @@ class LadderRule(Rule[Any]):
                 until = cooldown_start(result.first_fill, ctx.now) + timedelta(seconds=seconds)
                 if until > ctx.now:
                     reason = (
-                        f"{duration(seconds)} cooldown: a losing exit ({money(result.net)}) "
+                        f"{length(seconds)} cooldown: a losing exit ({money(result.net)}) "
                         f"in the restrict step ({names})"
                     )
                     out.append(self.breach(ctx, reason, lock=LockRequest(LockKind.COOLDOWN, until)))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from core.config.rules import TradeFrequencyLimit
 from core.domain.events import Recheck, TradeEvent
-from core.domain.words import duration
+from core.domain.words import length
 from core.engine.rules.base import Breach, LockRequest, Rule, RuleContext, cooldown_start
 from core.modules.lockouts import LockKind
 from core.modules.trade_counter import HOUR, MINUTE
@@ -69,5 +69,5 @@ class TradeFrequencyLimitRule(Rule[TradeFrequencyLimit]):
         until, seconds, _ = max(ends)
         if until <= ctx.now:
             return []
-        reason = "; ".join(text for _, _, text in ends) + f": {duration(seconds)} cooldown"
+        reason = "; ".join(text for _, _, text in ends) + f": {length(seconds)} cooldown"
         return [self.breach(ctx, reason, lock=LockRequest(LockKind.COOLDOWN, until))]

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from core.config.rules import CooldownAfterLoss
 from core.domain.events import TradeEvent
-from core.domain.words import duration, money
+from core.domain.words import length, money
 from core.engine.rules.base import Breach, LockRequest, Rule, RuleContext, cooldown_start
 from core.modules.lockouts import LockKind
 
@@ -48,6 +48,6 @@ class CooldownAfterLossRule(Rule[CooldownAfterLoss]):
         if until <= ctx.now:
             return []
         what = "one trade" if result.fills == 1 else f"one order ({result.fills} fills)"
-        reason = f"{duration(tier.seconds)} cooldown: {what} lost {money(-net)}"
+        reason = f"{length(tier.seconds)} cooldown: {what} lost {money(-net)}"
         commands = (self.flatten(ctx, reason),) if self.config.flatten else ()
         return [self.breach(ctx, reason, *commands, lock=LockRequest(LockKind.COOLDOWN, until))]

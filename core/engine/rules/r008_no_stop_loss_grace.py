@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from core.config.rules import NoStopLossGrace
 from core.domain.events import ClockTick, OrderEvent, OrderSide, PositionEvent, Recheck
-from core.domain.words import duration
+from core.domain.words import length
 from core.engine.rules.base import Breach, Rule, RuleContext
 from core.modules.mirror import AccountMirror, Position
 
@@ -72,7 +72,7 @@ class NoStopLossGraceRule(Rule[NoStopLossGrace]):
             if due <= 0:
                 continue
             symbol = ctx.symbol(position.contract_id)
-            grace_text = f"the {duration(self.config.grace_seconds)} grace"
+            grace_text = f"the {length(self.config.grace_seconds)} grace"
             if due == position.size:
                 reason = f"{symbol} position has no stop loss after {grace_text}"
             else:

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from core.config.rules import LossStreak
 from core.domain.events import TradeEvent
-from core.domain.words import duration
+from core.domain.words import length
 from core.engine.rules.base import Breach, LockRequest, Rule, RuleContext, cooldown_start
 from core.modules.lockouts import LockKind
 
@@ -38,5 +38,5 @@ class LossStreakRule(Rule[LossStreak]):
         until = cooldown_start(last.first_fill, ctx.now) + timedelta(seconds=self.config.cooldown_seconds)
         if until <= ctx.now:
             return []
-        reason = f"{duration(self.config.cooldown_seconds)} cooldown: {streak} losing exits in a row"
+        reason = f"{length(self.config.cooldown_seconds)} cooldown: {streak} losing exits in a row"
         return [self.breach(ctx, reason, lock=LockRequest(LockKind.COOLDOWN, until))]
