@@ -6,6 +6,7 @@ from datetime import time
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.config.alerts import AlertsConfig
 from core.config.rules import RulesConfig
 from core.config.types import ClockTime, Count, TimezoneName
 
@@ -51,3 +52,4 @@ class AppConfig(_Strict):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     general: GeneralConfig = Field(default_factory=GeneralConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
