@@ -200,13 +200,20 @@ class AlertDispatcher:
                 log.warning("%s alerts are on, but %s", services.TITLES[name], lacking)
             channel.start(self._sender)
 
-    async def stop(self, flush_timeout: float = 2.0) -> None:
-        """Stop listening; send what is still queued if that takes under ``flush_timeout``."""
-        self._stopped = True
+    def detach(self) -> None:
+        """Stop listening to the bus (what is queued stays queued)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         self.connection.close()
+        if self._starting is None:  # no request was ever made: httpx has nothing left to log
+            for name in _LEAKY_LOGGERS:
+                logging.getLogger(name).removeFilter(self._log_filter)
+
+    async def stop(self, flush_timeout: float = 2.0) -> None:
+        """Stop listening; send what is still queued if that takes under ``flush_timeout``."""
+        self._stopped = True
+        self.detach()
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -220,6 +227,7 @@ class AlertDispatcher:
                     await asyncio.wait_for(asyncio.gather(*flushes), flush_timeout)
         if self._client is not None and self._own_client:
             await self._client.aclose()
+        # After the last request: httpx logs it when its answer comes.
         for name in _LEAKY_LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
 

@@ -213,7 +213,6 @@ class AlertWords:
     def lock_lifted(self, notice: LockCleared, now: datetime) -> Alert:
         lock = notice.lock
         who, name = self.account_title(lock.account_id), rule_name(lock.rule_id)
-        what = "cooldown over" if lock.kind is LockKind.COOLDOWN else "lock lifted"
         remaining = [
             other for other in (self.locks_in_force(lock.account_id) if self.locks_in_force else [])
             if other.rule_id != lock.rule_id and other.active_at(now)
@@ -229,11 +228,14 @@ class AlertWords:
             after = "Trading allowed again."
         else:
             after = "Other locks, if any, still apply."
+        if lock.kind is LockKind.COOLDOWN:
+            title, ended = f"{who}: cooldown over ({name})", "The cooldown has ended"
+        else:
+            title, ended = f"{who}: {name} lock lifted", f"The {name} lock has ended"
         return self._alert(
             "lock_lifted",
-            f"{who}: {name} {what}",
-            f"The {name} {'cooldown' if lock.kind is LockKind.COOLDOWN else 'lock'} has ended "
-            f"({_WHY.get(notice.why, notice.why)}). {after}",
+            title,
+            f"{ended} ({_WHY.get(notice.why, notice.why)}). {after}",
             Priority.DEFAULT, now, lock.account_id, ("unlock",),
         )
 
@@ -271,8 +273,8 @@ class AlertWords:
         lines = summary_lines(summary, self.zone)
         return self._alert(
             "day_summary",
-            f"{self.account_title(summary.account_id)}: {summary.trading_day:%a %d %b} "
-            f"{money(summary.net)}",
+            f"{self.account_title(summary.account_id)}: {summary.trading_day:%a %d %b} summary, "
+            f"net {money(summary.net)}",
             "\n".join(lines),
             Priority.LOW, now, summary.account_id, ("bar_chart",),
             {
