@@ -141,6 +141,7 @@ class Channel:
         self._sleep = sleep
         self.queue: asyncio.Queue[Alert] = asyncio.Queue(queue_size)
         self._aside: deque[Alert] = deque(maxlen=KEEP_ASIDE)
+        self.offered = 0  # alerts handed over, ever
         self.dropped = 0  # counted only: left out of the queue and of the aside list
         self.unsent = 0  # alerts whose message finally failed; told in the next one
         self.sent_messages = 0
@@ -155,6 +156,7 @@ class Channel:
     # --- the bus side: never waits ---------------------------------------------------------
 
     def offer(self, alert: Alert) -> None:
+        self.offered += 1
         try:
             self.queue.put_nowait(alert)
         except asyncio.QueueFull:

@@ -43,9 +43,15 @@ from core.domain.clock import Clock, SystemClock
 from core.domain.commands import EnforcementCommand
 from core.engine.notices import (
     AccountStatusChanged,
+    BreachDetected,
     EnforcementFailed,
     EnforcementRecovered,
     HubStatusChanged,
+    LockCleared,
+    LockSet,
+    LossWarning,
+    SymbolLockCleared,
+    SymbolLockSet,
 )
 from core.gateway.redact import redact_text
 from core.modules.lockouts import Lock
@@ -63,6 +69,20 @@ _EVENT_WORDS = {
     "connection_lost": "connection lost and restored",
     "day_summary": "the end-of-day summary",
     "breach": "every breach",
+}
+
+
+# Which event each notice belongs to (the ladder's new warnings go under "warning").
+_EVENT_OF: dict[type, str] = {
+    LockSet: "lock_set",
+    SymbolLockSet: "lock_set",
+    LockCleared: "lock_lifted",
+    SymbolLockCleared: "lock_lifted",
+    EnforcementFailed: "enforcement_failing",
+    EnforcementRecovered: "enforcement_recovered",
+    LossWarning: "warning",
+    BreachDetected: "breach",
+    DaySummary: "day_summary",
 }
 
 
@@ -144,6 +164,7 @@ class AlertDispatcher:
         )
         self.secrets: dict[str, dict[str, str]] = {s: {} for s in SERVICES}
         self.channels: dict[str, Channel] = {}
+        self._routes: dict[str, list[Channel]] = {}  # event → the channels that want it
         self._client = client
         self._own_client = client is None
         self._sender: Sender | None = None
@@ -253,6 +274,11 @@ class AlertDispatcher:
                     sleep=self._sleep,
                 )
             existing.spacing = self.config.seconds_between_messages
+        routes: dict[str, list[Channel]] = {}
+        for name, channel in self.channels.items():
+            for event in channel_settings(self.config, name).events:
+                routes.setdefault(event, []).append(channel)
+        self._routes = routes
 
     def _current_for(self, name: str) -> Callable[[], tuple[ServiceAlerts, Mapping[str, str]]]:
         return lambda: (channel_settings(self.config, name), self.secrets[name])
@@ -290,36 +316,40 @@ class AlertDispatcher:
     # --- the bus side (synchronous, on the loop: never waits) --------------------------------
 
     def on_notice(self, notice: Any) -> None:
-        if isinstance(notice, AccountStatusChanged | HubStatusChanged):
-            if isinstance(notice, AccountStatusChanged) and notice.name:
+        kind = type(notice)
+        if kind is AccountStatusChanged or kind is HubStatusChanged:
+            if kind is AccountStatusChanged and notice.name:
                 self.words.names[notice.account_id] = notice.name
             self.connection.on_notice(notice)
             return
-        now = self.clock.now()
-        if isinstance(notice, EnforcementFailed):
+        event = _EVENT_OF.get(kind)
+        if event is None:
+            return
+        if kind is EnforcementFailed:
             key = _failure_key(notice.command)
             last = self._failing.get(key)
             tick = self._monotonic()
             if last is not None and tick - last < REMIND_FAILING_EVERY:
                 return  # already told: the trader's phone need not ring on every retry
             self._failing[key] = tick
-        elif isinstance(notice, EnforcementRecovered):
-            if self._failing.pop(_failure_key(notice.command), None) is None:
-                return  # its failure was never told: nothing to take back
         elif (
-            isinstance(notice, DaySummary)
-            and notice.quiet
-            and not self.config.summary_on_quiet_days
+            kind is EnforcementRecovered
+            and self._failing.pop(_failure_key(notice.command), None) is None
         ):
+            return  # its failure was never told: nothing to take back
+        if event not in self._routes:
+            # Nobody wants it: the cheapest way out. BreachDetected is published on the
+            # enforcement path itself, before the close is sent.
             return
-        alert = self.words.describe(notice, now)
+        if kind is DaySummary and notice.quiet and not self.config.summary_on_quiet_days:
+            return
+        alert = self.words.describe(notice, self.clock.now())
         if alert is not None:
             self._route(alert)
 
     def _route(self, alert: Alert) -> None:
-        for name, channel in self.channels.items():
-            if alert.event in channel_settings(self.config, name).events:
-                channel.offer(alert)
+        for channel in self._routes.get(alert.event, ()):
+            channel.offer(alert)
 
     # --- the Test button ---------------------------------------------------------------------
 
