@@ -213,3 +213,28 @@ async def test_a_hanging_service_never_holds_up_the_bus_or_the_other_services(
     finally:
         hung.hang = False
         await hung.stop()
+
+
+async def test_a_config_change_switches_services_and_reads_newly_saved_secrets(
+    server: AlertServer,
+) -> None:
+    from core.app.alerts.secrets import MemorySecretStore
+    from tests.alerts.support import alerts_config, secrets_for, service_tables
+
+    fake = FakeTime()
+    store = MemorySecretStore({"alerts.ntfy.topic": "first-topic-123"})
+    bus = EventBus()
+    dispatcher = make_dispatcher(server, ["ntfy"], fake=fake, bus=bus, store=store)
+    await dispatcher.start()
+    full = secrets_for(server)
+    store.set("alerts.discord.webhook_url", full.get("alerts.discord.webhook_url") or "")
+    tables = service_tables(server)
+    dispatcher.apply_config(alerts_config({"discord": tables["discord"],
+                                           "ntfy": {**tables["ntfy"], "enabled": False}}))
+    assert set(dispatcher.channels) == {"discord"}
+    await until(lambda: dispatcher.secrets["discord"], "the new secret read")
+    bus.publish(LockSet(hard_lock()))
+    await until(lambda: server.requests, "the alert")
+    await asyncio.sleep(0.02)
+    await dispatcher.stop()
+    assert [r.path.split("/")[2] for r in server.requests] == ["webhooks"]  # Discord only

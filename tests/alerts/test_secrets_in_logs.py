@@ -110,3 +110,21 @@ async def test_the_dispatcher_lists_its_secrets_for_the_apps_redaction(server: A
     # the bare token parts are there too, so a reformatted URL is still caught
     assert "AAFq-Telegram-SecretToken-Zx81" in values
     assert ALL_SECRETS[0] in values
+
+
+async def test_even_a_short_ntfy_topic_stays_out_of_httpx_log_lines(
+    server: AlertServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = secrets_for(server)
+    store.set("alerts.ntfy.topic", "q7z")  # too short to search free text for, still secret
+    bus = EventBus()
+    dispatcher = make_dispatcher(server, ["ntfy"], bus=bus, store=store)
+    await dispatcher.start()
+    bus.publish(LockSet(hard_lock()))
+    await until(lambda: dispatcher.channels["ntfy"].sent_messages, "the alert")
+    await dispatcher.stop()
+    assert server.requests[0].path == "/q7z"
+    [line] = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert "q7z" not in line
+    assert line.startswith("HTTP Request: POST http://127.0.0.1/[REDACTED]")

@@ -107,8 +107,10 @@ def _failure_key(command: EnforcementCommand) -> tuple[str, int, str, int]:
 
 class _HttpxSecretFilter(logging.Filter):
     """httpx logs every request's full URL at INFO; a Discord or Telegram URL carries its
-    token. Rewrites those records before any handler sees them. (It does not mark them as
-    redacted, so the app-wide redaction of gateway tokens still runs too.)"""
+    token, an ntfy URL its topic. Rewrites those records before any handler sees them: a URL
+    holding any of our secrets (however short) keeps only its scheme and host, and the text is
+    then redacted by value. (Records are not marked as redacted, so the app-wide redaction of
+    gateway tokens still runs too.)"""
 
     def __init__(self, secrets: Callable[[], list[str]]) -> None:
         super().__init__()
@@ -118,6 +120,13 @@ class _HttpxSecretFilter(logging.Filter):
         secrets = self._secrets()
         if not secrets:
             return True
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(
+                f"{a.scheme}://{a.host}/[REDACTED]"
+                if isinstance(a, httpx.URL) and any(x in str(a) for x in secrets)
+                else a
+                for a in record.args
+            )
         try:
             message = record.getMessage()
         except Exception:
@@ -165,6 +174,7 @@ class AlertDispatcher:
         self.secrets: dict[str, dict[str, str]] = {s: {} for s in SERVICES}
         self.channels: dict[str, Channel] = {}
         self._routes: dict[str, list[Channel]] = {}  # event → the channels that want it
+        self._background: set[asyncio.Task[None]] = set()
         self._client = client
         self._own_client = client is None
         self._sender: Sender | None = None
@@ -239,6 +249,9 @@ class AlertDispatcher:
             self._starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._starting
+        if self._background:  # a reload or a switched-off worker stopping
+            with contextlib.suppress(asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(asyncio.gather(*self._background), 1.0)
         for channel in self.channels.values():
             await channel.stop()
         if self._sender is not None and flush_timeout > 0:
@@ -258,8 +271,7 @@ class AlertDispatcher:
         wanted = {name for name in SERVICES if channel_settings(self.config, name).enabled}
         for name in list(self.channels):
             if name not in wanted:
-                channel = self.channels.pop(name)
-                asyncio.get_running_loop().create_task(channel.stop())
+                self._background_task(self.channels.pop(name).stop(), f"alerts-stop-{name}")
         for name in sorted(wanted):
             existing = self.channels.get(name)
             if existing is None:
@@ -280,6 +292,11 @@ class AlertDispatcher:
                 routes.setdefault(event, []).append(channel)
         self._routes = routes
 
+    def _background_task(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._background.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(self._background.discard)
+
     def _current_for(self, name: str) -> Callable[[], tuple[ServiceAlerts, Mapping[str, str]]]:
         return lambda: (channel_settings(self.config, name), self.secrets[name])
 
@@ -292,10 +309,19 @@ class AlertDispatcher:
         self.words.zone = ZoneInfo(config.general.timezone)
         self.connection.after_seconds = self.config.connection_lost_after_seconds
         self._build_channels()
-        self._start_workers()
+        if self._sender is not None:
+            # The settings page saves a service's secrets with its switch: read them again
+            # before starting a worker that would need them.
+            self._background_task(self._reload_and_start(), "alerts-reload")
+
+    async def _reload_and_start(self) -> None:
+        await self.reload_secrets()
+        if not self._stopped:
+            self._start_workers()
 
     async def reload_secrets(self) -> None:
-        """Read the secrets again (after the settings page saved one). Off the loop."""
+        """Read the secrets again (call it after the settings page saved one; a config change
+        does it by itself). The keyring is read in a thread."""
         for name in SERVICES:
             try:
                 self.secrets[name] = await asyncio.to_thread(load_secrets, self.store, name)

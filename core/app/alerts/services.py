@@ -90,7 +90,7 @@ class Message:
             shown += 1
         rest = len(lines) - shown + self.dropped
         if rest:
-            body += f"… and {rest} more (the app's window has them all)"
+            body += f"… and {rest} more"
         return _cut(body.rstrip("\n"), limit)
 
 
@@ -235,7 +235,8 @@ def webhook_payload(message: Message) -> dict[str, Any]:
 
 def secret_fragments(secrets: Mapping[str, str]) -> list[str]:
     """Every form of the secrets that could show up in a log line: the values, and for a URL
-    its path and the long parts of it (a Discord webhook's id and token)."""
+    its path and the long parts of it (a Discord webhook's id and token). Longest first; a
+    value too short to search free text for safely is still listed (URLs are checked for it)."""
     found: set[str] = set()
     for value in secrets.values():
         if not value:
@@ -253,7 +254,7 @@ def secret_fragments(secrets: Mapping[str, str]) -> list[str]:
                     found.add(token)
         elif ":" in value:  # a Telegram bot token: "<bot id>:<secret>"
             found.add(value.partition(":")[2])
-    return sorted((f for f in found if len(f) >= 6), key=len, reverse=True)
+    return sorted((f for f in found if f), key=len, reverse=True)
 
 
 def refusal(service: str, status: int, body: bytes, settings: ServiceAlerts) -> str:
