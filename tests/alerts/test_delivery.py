@@ -238,3 +238,29 @@ async def test_a_config_change_switches_services_and_reads_newly_saved_secrets(
     await asyncio.sleep(0.02)
     await dispatcher.stop()
     assert [r.path.split("/")[2] for r in server.requests] == ["webhooks"]  # Discord only
+
+
+async def test_a_keyring_that_never_answers_holds_up_nothing(server: AlertServer) -> None:
+    """A desktop unlock prompt nobody sees: the bus keeps flowing, and stopping still works."""
+    import threading
+
+    from core.app.alerts.secrets import MemorySecretStore
+
+    release = threading.Event()
+
+    class Stuck(MemorySecretStore):
+        def get(self, name: str) -> str | None:
+            release.wait()
+            return None
+
+    bus = EventBus()
+    dispatcher = make_dispatcher(server, ["discord"], bus=bus, store=Stuck())
+    starting = dispatcher.start()
+    for n in range(100):
+        bus.publish(LockSet(hard_lock(account_id=ACCOUNT + n)))
+    await asyncio.sleep(0.05)
+    assert not starting.done()
+    assert dispatcher.channels["discord"].pending() == 100  # queued and counted, not lost
+    await dispatcher.stop(flush_timeout=0)
+    release.set()
+    assert server.requests == []

@@ -32,7 +32,7 @@ from core.app.alerts.channel import (
     Sleep,
 )
 from core.app.alerts.connection import ConnectionWatch
-from core.app.alerts.secrets import SecretStore, SecretStoreError, load_secrets
+from core.app.alerts.secrets import SecretStore, SecretStoreError, read_secrets
 from core.app.alerts.services import Message
 from core.app.alerts.words import Alert, AlertWords, Priority
 from core.app.day_summary import DaySummary
@@ -324,7 +324,7 @@ class AlertDispatcher:
         does it by itself). The keyring is read in a thread."""
         for name in SERVICES:
             try:
-                self.secrets[name] = await asyncio.to_thread(load_secrets, self.store, name)
+                self.secrets[name] = await read_secrets(self.store, name)
             except SecretStoreError as exc:
                 if channel_settings(self.config, name).enabled:
                     log.warning("%s alerts cannot start: %s", services.TITLES[name], exc)
@@ -394,7 +394,7 @@ class AlertDispatcher:
         settings = channel_settings(config or self.config, service)
         if secrets is None:
             try:
-                secrets = await asyncio.to_thread(load_secrets, self.store, service)
+                secrets = await read_secrets(self.store, service)
             except SecretStoreError as exc:
                 return TestResult(False, f"Not sent: {exc}.")
         lacking = services.missing(service, settings, secrets)

@@ -11,8 +11,11 @@ loop run them in a thread (the dispatcher does), never on the loop itself.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -115,6 +118,37 @@ def load_secrets(store: SecretStore, service: str) -> dict[str, str]:
         if value and value.strip():
             found[field.key] = value.strip()
     return found
+
+
+async def read_secrets(store: SecretStore, service: str) -> dict[str, str]:
+    """:func:`load_secrets` in a daemon thread: the loop never waits on the keyring, and a
+    keyring that never answers (a desktop unlock prompt nobody sees) cannot hold up the app's
+    exit either, as a thread of the loop's default executor would."""
+    return await _in_daemon_thread(lambda: load_secrets(store, service))
+
+
+async def _in_daemon_thread(work: Callable[[], dict[str, str]]) -> dict[str, str]:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[dict[str, str]] = loop.create_future()
+
+    def settle(result: dict[str, str] | None, error: BaseException | None) -> None:
+        if done.done():
+            return  # the caller gave up waiting
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result or {})
+
+    def run() -> None:
+        try:
+            result, error = work(), None
+        except Exception as exc:
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="alerts-keyring", daemon=True).start()
+    return await done
 
 
 def load_all_secrets(store: SecretStore) -> dict[str, dict[str, str]]:
