@@ -32,6 +32,7 @@ from core.app.alerts.channel import (
     Sleep,
 )
 from core.app.alerts.connection import ConnectionWatch
+from core.app.alerts.log_guard import LEAKY_LOGGERS, HttpxSecretFilter
 from core.app.alerts.secrets import SecretStore, SecretStoreError, read_secrets
 from core.app.alerts.services import Message
 from core.app.alerts.words import Alert, AlertWords, Priority
@@ -53,7 +54,6 @@ from core.engine.notices import (
     SymbolLockCleared,
     SymbolLockSet,
 )
-from core.gateway.redact import redact_text
 from core.modules.lockouts import Lock
 
 log = logging.getLogger(__name__)
@@ -105,39 +105,6 @@ def _failure_key(command: EnforcementCommand) -> tuple[str, int, str, int]:
             getattr(command, "order_id", 0))
 
 
-class _HttpxSecretFilter(logging.Filter):
-    """httpx logs every request's full URL at INFO; a Discord or Telegram URL carries its
-    token, an ntfy URL its topic. Rewrites those records before any handler sees them: a URL
-    holding any of our secrets (however short) keeps only its scheme and host, and the text is
-    then redacted by value. (Records are not marked as redacted, so the app-wide redaction of
-    gateway tokens still runs too.)"""
-
-    def __init__(self, secrets: Callable[[], list[str]]) -> None:
-        super().__init__()
-        self._secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        secrets = self._secrets()
-        if not secrets:
-            return True
-        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
-            record.args = tuple(
-                f"{a.scheme}://{a.host}/[REDACTED]"
-                if isinstance(a, httpx.URL) and any(x in str(a) for x in secrets)
-                else a
-                for a in record.args
-            )
-        try:
-            message = record.getMessage()
-        except Exception:
-            message = f"{record.msg!r}"
-        cleaned = redact_text(message, secrets)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-_LEAKY_LOGGERS = ("httpx", "httpcore")
 
 
 class AlertDispatcher:
@@ -181,7 +148,7 @@ class AlertDispatcher:
         self._failing: dict[tuple[str, int, str, int], float] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._starting: asyncio.Task[None] | None = None
-        self._log_filter = _HttpxSecretFilter(self.secret_values)
+        self._log_filter = HttpxSecretFilter(self.secret_values)
         self._stopped = False
         self.connection = ConnectionWatch(
             self.words, self._route, self.clock, sleep, self.config.connection_lost_after_seconds
@@ -194,7 +161,7 @@ class AlertDispatcher:
         """Start listening to the bus (alerts queue up until :meth:`start` has run)."""
         if self._unsubscribe is None:
             self._unsubscribe = self.bus.subscribe(self.on_notice)
-        for name in _LEAKY_LOGGERS:
+        for name in LEAKY_LOGGERS:
             logging.getLogger(name).addFilter(self._log_filter)
 
     def start(self) -> asyncio.Task[None]:
@@ -238,7 +205,7 @@ class AlertDispatcher:
             self._unsubscribe = None
         self.connection.close()
         if self._starting is None:  # no request was ever made: httpx has nothing left to log
-            for name in _LEAKY_LOGGERS:
+            for name in LEAKY_LOGGERS:
                 logging.getLogger(name).removeFilter(self._log_filter)
 
     async def stop(self, flush_timeout: float = 2.0) -> None:
@@ -262,7 +229,7 @@ class AlertDispatcher:
         if self._client is not None and self._own_client:
             await self._client.aclose()
         # After the last request: httpx logs it when its answer comes.
-        for name in _LEAKY_LOGGERS:
+        for name in LEAKY_LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
 
     # --- config and secrets --------------------------------------------------------------
@@ -413,8 +380,8 @@ class AlertDispatcher:
             client = httpx.AsyncClient(verify=ssl_context, follow_redirects=False)
         # The secrets being tested may not be saved yet: keep them out of httpx's log too.
         extra = services.secret_fragments(secrets)
-        test_filter = _HttpxSecretFilter(lambda: extra)
-        for name in _LEAKY_LOGGERS:
+        test_filter = HttpxSecretFilter(lambda: extra)
+        for name in LEAKY_LOGGERS:
             logging.getLogger(name).addFilter(test_filter)
         try:
             outgoing = services.request(service, Message((alert,)), settings, secrets)
@@ -422,7 +389,7 @@ class AlertDispatcher:
                 service, outgoing, settings
             )
         finally:
-            for name in _LEAKY_LOGGERS:
+            for name in LEAKY_LOGGERS:
                 logging.getLogger(name).removeFilter(test_filter)
             if temporary:
                 await client.aclose()
