@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import bundle_bench, engine_bench, gateway_bench, gui_bench
+from bench import alerts_bench, bundle_bench, engine_bench, gateway_bench, gui_bench
 
 
 def main() -> None:
@@ -33,6 +33,9 @@ def main() -> None:
     parser.add_argument(
         "--gui-profile", action="store_true", help="cProfile the GUI loop even if the goal is met"
     )
+    parser.add_argument(
+        "--alert-rounds", type=int, default=200, help="breaches per alert setup (alerts bench)"
+    )
     args = parser.parse_args()
     engine_bench.run(quotes=args.quotes, breaches=args.breaches)
     print()
@@ -41,6 +44,8 @@ def main() -> None:
         rates=[int(r) for r in args.gateway_rates.split(",")],
         seconds=args.gateway_seconds,
     )
+    print()
+    alerts_bench.run(rounds=args.alert_rounds)
     print()
     gui_bench.run(
         rates=[int(r) for r in args.gui_rates.split(",")],

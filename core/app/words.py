@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 SELF_LOCK = "SELF-LOCK"  # the rule id of a lock the trader set with "Lock me out now"
 CLEANUP = "CLEANUP"  # the engine's id for cancelling a stop left behind by a closed position
+STOP_SIZE = "STOP-SIZE"  # the engine's id for cutting a stop down to what is left of its position
+RESTRICT = "RESTRICT"  # the ladder's restrict step before a money limit
 
 # rule id → (name, what a lock or breach is "for", in a few lowercase words)
 _RULES: dict[str, tuple[str, str]] = {
@@ -29,7 +31,13 @@ _RULES: dict[str, tuple[str, str]] = {
     "RULE-011": ("Blocked symbols", "blocked symbol"),
     "RULE-012": ("Breakeven and trailing stop", "stop management"),
     "RULE-013": ("Daily profit target", "daily profit target"),
+    "RULE-014": ("Maximum Loss Limit guard", "near the Maximum Loss Limit"),
+    "RULE-015": ("Plan position size", "over the plan's size"),
+    "RULE-016": ("Flat before the firm's close", "the firm's close"),
+    "RULE-017": ("Losing streak", "losing streak"),
+    RESTRICT: ("Restrict step", "trading small near a limit"),
     CLEANUP: ("Leftover stop clean-up", "leftover stop"),
+    STOP_SIZE: ("Stop cut to the position", "stop larger than the position"),
     SELF_LOCK: ("Lock me out now", "you locked yourself out"),
 }
 
@@ -48,6 +56,10 @@ TABLE_RULES: dict[str, str] = {
     "symbol_blocks": "RULE-011",
     "trade_management": "RULE-012",
     "daily_realized_profit": "RULE-013",
+    "max_loss_guard": "RULE-014",
+    "plan_position_size": "RULE-015",
+    "firm_close": "RULE-016",
+    "loss_streak": "RULE-017",
 }
 
 # enforcement verb → what happened, as the history and the popups say it

@@ -344,6 +344,10 @@ def classify(old: AppConfig, new: AppConfig) -> list[Change]:
         Change(key, o, n, _general_direction(name, old, o, n))
         for key, name, _, o, n in _leaves("general", "general", old.general, new.general)
     ]
+    changes += [
+        Change(key, o, n, N)  # who is told off the PC changes no protection: applies at once
+        for key, _, _, o, n in _leaves("alerts", "alerts", old.alerts, new.alerts)
+    ]
     for table in type(old.rules).model_fields:
         o_rule: RuleConfig = getattr(old.rules, table)
         n_rule: RuleConfig = getattr(new.rules, table)

@@ -7,6 +7,7 @@ from datetime import time
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.config.accounts import AccountConfig, AccountKey, effective_rules
+from core.config.alerts import AlertsConfig
 from core.config.rules import RulesConfig
 from core.config.types import Amount, ClockTime, Count, TimezoneName
 
@@ -63,6 +64,7 @@ class AppConfig(_Strict):
     general: GeneralConfig = Field(default_factory=GeneralConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     topstep: TopstepConfig = Field(default_factory=TopstepConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     accounts: dict[AccountKey, AccountConfig] = Field(
         default_factory=dict,
         title="Accounts",
