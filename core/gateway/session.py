@@ -243,13 +243,16 @@ class RestSession:
             await self._sleep(delay)
 
     def _json(self, endpoint: str, response: httpx.Response) -> Mapping[str, Any]:
+        detail = "the answer is not a JSON object"
         try:
             data = response.json()
         except ValueError:
             data = None
+        except RecursionError:
+            # Thousands of nested brackets: hostile or broken, never a gateway answer.
+            data, detail = None, "the answer is nested too deeply to read"
         if isinstance(data, Mapping):
             return data
-        detail = "the answer is not a JSON object"
         if endpoint in ENFORCEMENT_ENDPOINTS:
             # It was processed, but whether it succeeded cannot be read.
             raise AmbiguousResult(endpoint, detail)
@@ -281,4 +284,6 @@ class RestSession:
                 out.append(parser(item))
             except ParseError as exc:
                 log.warning("%s: skipping a malformed item: %s", endpoint, exc)
+            except RecursionError:
+                log.warning("%s: skipping an item nested too deeply to read", endpoint)
         return out
