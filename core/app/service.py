@@ -48,6 +48,9 @@ RECONCILING = "reconciling"
 STARTING = "starting"
 
 STARTUP_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between attempts to reach the gateway
+# Between attempts to re-read an account after a (re)connect. The live stream stays up and
+# enforcing meanwhile, so these retries never touch the hub connection.
+REREAD_BACKOFF = (1.0, 2.0, 5.0, 10.0, 15.0)
 
 
 def resolve_data_dir(config: AppConfig) -> Path:
@@ -67,7 +70,9 @@ class RiskService:
         tick_interval: float = 1.0,
         reconcile_interval: float = 60.0,
         startup_backoff: Sequence[float] = STARTUP_BACKOFF,
+        reread_backoff: Sequence[float] = REREAD_BACKOFF,
         hub_options: dict[str, Any] | None = None,
+        enforcement_options: dict[str, Any] | None = None,
         rest_factory: Callable[[], GatewayRest] | None = None,
         config_manager: ConfigManager | None = None,
     ) -> None:
@@ -80,7 +85,10 @@ class RiskService:
         self.tick_interval = tick_interval
         self.reconcile_interval = reconcile_interval
         self.startup_backoff = tuple(startup_backoff) or STARTUP_BACKOFF
+        self.reread_backoff = tuple(reread_backoff) or REREAD_BACKOFF
+        self._rereading: asyncio.Task[None] | None = None
         self._hub_options = hub_options or {}
+        self._enforcement_options = enforcement_options or {}
         self._rest_factory = rest_factory
         # Owns edits from the settings window and the loosenings that wait for the reset.
         self.config_manager = config_manager
@@ -115,7 +123,8 @@ class RiskService:
         if self.config_manager is not None:
             self.config_manager.add_listener(self.engine.apply_config)
         self.enforcement = EnforcementExecutor(
-            self.rest, self.bus, self.engine.enforcement_log, self.clock, contract_name=self._contract_name
+            self.rest, self.bus, self.engine.enforcement_log, self.clock,
+            contract_name=self._contract_name, **self._enforcement_options,
         )
         self.engine.port = self.enforcement
         self.engine.restore()  # locks are enforced from here on, even before the gateway answers
@@ -206,6 +215,11 @@ class RiskService:
             hub = getattr(self, hub_name, None)
             if hub is not None:
                 await hub.stop()
+        rereading, self._rereading = self._rereading, None
+        if rereading is not None:
+            rereading.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await rereading
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -264,8 +278,10 @@ class RiskService:
     def _hub_state(self, hub: str, state: HubState) -> None:
         self.bus.publish(HubStatusChanged(hub, state.value))
         if hub == "user" and state in (HubState.DISCONNECTED, HubState.CONNECTING):
+            # A re-read for the lost connection is moot: the next connection starts its own.
+            self._stop_rereading()
             for account_id, status in self.status.items():
-                if status == PROTECTED:
+                if status in (PROTECTED, RECONCILING):
                     self._set_status(account_id, RECONNECTING)
         if hub == "market" and state is not HubState.CONNECTED:
             self._quote_subscriptions.clear()
@@ -277,18 +293,67 @@ class RiskService:
     # --- hubs ----------------------------------------------------------------------------------
 
     async def _user_connected(self) -> None:
+        """Subscribe, then re-read over REST in the background.
+
+        Only a failed subscription fails the connection. A failed re-read (a REST outage, a
+        slow ``Trade/search``) is retried on its own while this connection stays up: the
+        stream keeps delivering breaches and the engine keeps enforcing them.
+        """
         hub = self.user_hub
         await hub.invoke("SubscribeAccounts", [])
         for account_id in self.status:
             await hub.invoke("SubscribeOrders", [account_id])
             await hub.invoke("SubscribePositions", [account_id])
             await hub.invoke("SubscribeTrades", [account_id])
-        accounts = await self.rest.accounts(only_active=False)
         for account_id in self.status:
             self._set_status(account_id, RECONCILING)
-            await reconcile_account(self.rest, self.engine, account_id, accounts)
-            self._set_status(account_id, PROTECTED)
-        await self._subscribe_held_quotes()
+        self._stop_rereading()
+        self._rereading = asyncio.get_running_loop().create_task(
+            self._reread_until_done(), name="reread"
+        )
+
+    def _stop_rereading(self) -> None:
+        task, self._rereading = self._rereading, None
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
+
+    async def _reread_until_done(self) -> None:
+        """Reconcile every account once after a (re)connect, retrying each until it succeeds."""
+        pending = list(self.status)
+        failures = 0
+        while pending:
+            try:
+                accounts = await self.rest.accounts(only_active=False)
+            except Exception as exc:
+                failures = await self._reread_failed("the account list", exc, failures)
+                continue
+            for account_id in list(pending):
+                try:
+                    await reconcile_account(self.rest, self.engine, account_id, accounts)
+                except Exception as exc:
+                    log.warning("re-reading account %s failed: %s", account_id, exc)
+                    continue
+                pending.remove(account_id)
+                if self.user_hub.connected:
+                    self._set_status(account_id, PROTECTED)
+            if pending:
+                failures = await self._reread_failed(f"{len(pending)} account(s)", exc=None,
+                                                     failures=failures)
+        try:
+            await self._subscribe_held_quotes()
+        except Exception as exc:
+            # The market hub's own reconnect subscribes again; no reason to hold anything up.
+            log.warning("subscribing to quotes of held contracts failed: %s", exc)
+
+    async def _reread_failed(self, what: str, exc: Exception | None, failures: int) -> int:
+        delay = self.reread_backoff[min(failures, len(self.reread_backoff) - 1)]
+        reason = f" ({exc})" if exc is not None else ""
+        log.warning(
+            "re-reading %s over REST failed%s; the live stream stays up and enforcing; "
+            "trying again in %.0f s", what, reason, delay,
+        )
+        await asyncio.sleep(delay)
+        return failures + 1
 
     async def _market_connected(self) -> None:
         self._quote_subscriptions.clear()
@@ -368,6 +433,8 @@ class RiskService:
             await asyncio.sleep(self.reconcile_interval)
             if not self.user_hub.connected:
                 continue
+            if self._rereading is not None and not self._rereading.done():
+                continue  # the re-read after the (re)connect is still at it
             try:
                 accounts = await self.rest.accounts(only_active=False)
             except Exception as exc:
