@@ -15,6 +15,8 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -68,6 +70,19 @@ URGENT_MAX_WAIT = 2.0  # a longer Retry-After is the executor's to wait out, not
 
 _urgent: ContextVar[bool] = ContextVar("urgent_requests", default=False)
 
+ServerTimeListener = Callable[[datetime | None], None]
+
+
+def server_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware UTC datetime; None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
 
 @contextlib.contextmanager
 def urgent_requests() -> Iterator[None]:
@@ -115,6 +130,7 @@ class RestSession:
         self._rand = rand
         self._tokens = TokenKeeper(clock, wall_clock)
         self._auth_lock = asyncio.Lock()
+        self._time_listeners: list[ServerTimeListener] = []
 
     @property
     def token(self) -> str | None:
@@ -123,6 +139,21 @@ class RestSession:
     def on_token_changed(self, callback: TokenListener) -> Callable[[], None]:
         """``callback(new_token)`` after each login/refresh; must not block. Returns unsubscribe."""
         return self._tokens.subscribe(callback)
+
+    def on_server_time(self, callback: ServerTimeListener) -> None:
+        """``callback(date)`` with each answer's ``Date`` header (None when it has none or it
+        cannot be read): the gateway's own time, for the app's clock. Must not block."""
+        self._time_listeners.append(callback)
+
+    def _tell_server_time(self, response: httpx.Response) -> None:
+        if not self._time_listeners:
+            return
+        date = server_date(response.headers.get("Date"))
+        for listener in self._time_listeners:
+            try:
+                listener(date)
+            except Exception:
+                log.exception("server time listener %r failed", listener)
 
     async def aclose(self) -> None:
         await self.limiter.aclose()
@@ -255,6 +286,7 @@ class RestSession:
                 if unsafe and not isinstance(exc, _NOT_SENT):
                     raise AmbiguousResult(endpoint, detail) from None
             else:
+                self._tell_server_time(response)
                 status = response.status_code
                 if status in (200, 401):
                     return response
