@@ -36,6 +36,11 @@ connection; :class:`TolerantJsonHubProtocol` logs and skips just that record.
     :func:`_read_one_frame_capped` refuses a frame (or a message of fragments) over
     :data:`MAX_FRAME_BYTES` as soon as its header says so, logs why, and closes the
     connection; the Hub then builds a new one.
+13. ``HubConnectionBuilder()`` makes a new ``ssl.create_default_context()`` each time, which
+    loads the system's whole CA bundle into OpenSSL (C memory, invisible to tracemalloc): two
+    per hub rebuild, ~20 MB of heap high-water that glibc never gave back (the "1 MB per
+    rebuild" growth). :func:`apply` gives every builder one shared, verifying context
+    (:func:`shared_ssl_context`) instead.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from signalrcore.helpers import Helpers
+from signalrcore.hub_connection_builder import HubConnectionBuilder
 from signalrcore.protocol.json_hub_protocol import JsonHubProtocol
 from signalrcore.transport.sockets.base_socket_client import BaseSocketClient
 from signalrcore.transport.sockets.errors import (
@@ -81,6 +88,37 @@ LIBRARY_DISPOSE: Callable[[Any], None] = BaseSocketClient.dispose
 LIBRARY_CONNECT: Callable[[Any], None] = BaseSocketClient.connect
 LIBRARY_READ_ONE_FRAME: Callable[[Any], tuple[bool, int, bytes]] = WebSocketClient._read_one_frame
 LIBRARY_RECV_FRAME: Callable[[Any], Any] = WebSocketClient._recv_frame
+LIBRARY_BUILDER_INIT: Callable[[Any], None] = HubConnectionBuilder.__init__
+_shared_context: ssl.SSLContext | None = None
+_context_lock = threading.Lock()
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """One certificate-verifying TLS context for every hub connection, made on first use."""
+    global _shared_context
+    with _context_lock:
+        if _shared_context is None:
+            _shared_context = ssl.create_default_context()
+        return _shared_context
+
+
+def _builder_init(self: Any) -> None:
+    """signalrcore 1.0.2's ``HubConnectionBuilder.__init__`` but with the shared TLS context
+    (a test checks the attributes still match the library's)."""
+    self.hub_url = None
+    self.options = {"access_token_factory": None}
+    self.headers = {}
+    self.has_auth_configured = None
+    self.protocol = None
+    self.preferred_protocol = None
+    self.preferred_transport = None
+    self.reconnection_handler = None
+    self.keep_alive_interval = 15
+    self.ssl_context = shared_ssl_context()
+    self.enable_trace = False
+    self.skip_negotiation = False
+    self.proxies = {}
+    self.logger = Helpers.get_logger()
 
 
 class FrameTooLarge(Exception):
@@ -207,6 +245,10 @@ def _recv_frame_capped(self: Any) -> Any:
         self.refused = exc
         # signalrcore's receive loop ends quietly, and calls on_close, only for this exact type.
         raise SocketClosedError() from None
+    except ConnectionError:
+        # A reset by the peer is a closed connection (the Hub logs it and reconnects), not an
+        # error worth the library's three tracebacks at ERROR.
+        raise SocketClosedError() from None
     return self.prepare_data(bytes(payload))
 
 
@@ -249,6 +291,7 @@ def apply() -> None:
             return
         BaseSocketClient.dispose = _dispose_without_hanging
         BaseSocketClient.connect = _connect_with_deadline
+        HubConnectionBuilder.__init__ = _builder_init
         WebSocketClient._read_one_frame = _read_one_frame_capped
         WebSocketClient._recv_frame = _recv_frame_capped
         quiet_logging()
