@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import bundle_bench, engine_bench, gateway_bench, gui_bench
+from bench import bundle_bench, engine_bench, gateway_bench, gui_bench, resilience_bench
 
 
 def main() -> None:
@@ -33,7 +33,29 @@ def main() -> None:
     parser.add_argument(
         "--gui-profile", action="store_true", help="cProfile the GUI loop even if the goal is met"
     )
+    parser.add_argument(
+        "--resilience",
+        default=",".join(resilience_bench.SECTIONS),
+        help="resilience scenarios, comma-separated (empty: none): "
+        + ", ".join(resilience_bench.SECTIONS),
+    )
+    parser.add_argument(
+        "--rebuilds", type=int, default=100, help="hub rebuilds in the memory scenario"
+    )
+    parser.add_argument(
+        "--fuzz-examples",
+        type=int,
+        default=1000,
+        help="examples per property in the long fuzz run of tests/test_fuzz.py",
+    )
+    parser.add_argument(
+        "--only-resilience", action="store_true", help="run the resilience scenarios alone"
+    )
     args = parser.parse_args()
+    sections = {s for s in args.resilience.split(",") if s}
+    if args.only_resilience:
+        resilience_bench.run(sections, rebuilds=args.rebuilds, fuzz_examples=args.fuzz_examples)
+        return
     engine_bench.run(quotes=args.quotes, breaches=args.breaches)
     print()
     gateway_bench.run(
@@ -48,6 +70,9 @@ def main() -> None:
         profile=args.gui_profile,
     )
     print()
+    if sections:
+        resilience_bench.run(sections, rebuilds=args.rebuilds, fuzz_examples=args.fuzz_examples)
+        print()
     bundle_bench.run()  # builds dist/RiskManager first (~30 s) when it is not there
 
 
