@@ -41,6 +41,9 @@ connection; :class:`TolerantJsonHubProtocol` logs and skips just that record.
     per hub rebuild, ~20 MB of heap high-water that glibc never gave back (the "1 MB per
     rebuild" growth). :func:`apply` gives every builder one shared, verifying context
     (:func:`shared_ssl_context`) instead.
+14. A connection reset by the server ended the receive loop with three ERROR tracebacks from
+    the library; :func:`_recv_frame_capped` reads it as the close it is (the Hub logs the loss
+    once and reconnects).
 """
 
 from __future__ import annotations

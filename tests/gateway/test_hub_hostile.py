@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import struct
 import threading
 import time
@@ -321,3 +322,29 @@ async def test_a_large_message_under_the_cap_still_arrives(hubs: Callable[..., H
         await eventually(lambda: bool(messages.received), what="the large message")
     assert messages.received == [("GatewayUserTrade", [big])]
     assert server.connections == 1
+
+
+# --- 14: a reset by the server --------------------------------------------------------------------
+
+
+async def test_a_connection_reset_is_a_quiet_close_and_the_hub_reconnects(
+    hubs: Callable[..., Hub], caplog: pytest.LogCaptureFixture
+) -> None:
+    async def reset_first(writer: asyncio.StreamWriter, number: int) -> None:
+        if number > 1:
+            writer.write(frame(invocation("GatewayUserPosition", {"ok": number})))
+            await writer.drain()
+            return
+        await asyncio.sleep(0.1)  # the client is in its receive loop by now
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST, not FIN
+
+    caplog.set_level(logging.WARNING)
+    messages = Messages()
+    async with HostileHub(reset_first) as server:
+        hubs(server.url, messages)
+        await eventually(lambda: bool(messages.received), what="a message on the new connection")
+    assert server.connections == 2
+    assert not [r for r in caplog.records if r.name == "SignalRCoreClient" and r.levelno >= logging.ERROR]
+    assert any("connection lost" in r.getMessage() for r in caplog.records)
