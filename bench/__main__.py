@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from bench import alerts_bench, bundle_bench, engine_bench, gateway_bench, gui_bench
+from bench import (
+    alerts_bench,
+    bundle_bench,
+    engine_bench,
+    gateway_bench,
+    gui_bench,
+    resilience_bench,
+)
 
 
 def main() -> None:
@@ -36,7 +43,29 @@ def main() -> None:
     parser.add_argument(
         "--alert-rounds", type=int, default=200, help="breaches per alert setup (alerts bench)"
     )
+    parser.add_argument(
+        "--resilience",
+        default=",".join(resilience_bench.SECTIONS),
+        help="resilience scenarios, comma-separated (empty: none): "
+        + ", ".join(resilience_bench.SECTIONS),
+    )
+    parser.add_argument(
+        "--rebuilds", type=int, default=100, help="hub rebuilds in the memory scenario"
+    )
+    parser.add_argument(
+        "--fuzz-examples",
+        type=int,
+        default=1000,
+        help="examples per property in the long fuzz run of tests/test_fuzz.py",
+    )
+    parser.add_argument(
+        "--only-resilience", action="store_true", help="run the resilience scenarios alone"
+    )
     args = parser.parse_args()
+    sections = {s for s in args.resilience.split(",") if s}
+    if args.only_resilience:
+        resilience_bench.run(sections, rebuilds=args.rebuilds, fuzz_examples=args.fuzz_examples)
+        return
     engine_bench.run(quotes=args.quotes, breaches=args.breaches)
     print()
     gateway_bench.run(
@@ -53,6 +82,9 @@ def main() -> None:
         profile=args.gui_profile,
     )
     print()
+    if sections:
+        resilience_bench.run(sections, rebuilds=args.rebuilds, fuzz_examples=args.fuzz_examples)
+        print()
     bundle_bench.run()  # builds dist/RiskManager first (~30 s) when it is not there
 
 

@@ -32,6 +32,7 @@ from core.app.credentials import (
 from core.app.headless import CurrentToken, configure_logging, start_demo_gateway
 from core.app.history import FILE_NAME as HISTORY_FILE
 from core.app.history import HistoryRecorder
+from core.app.instance import AlreadyRunning, InstanceLock
 from core.app.notice_log import NoticeLog
 from core.app.service import RiskService, resolve_data_dir
 from core.config.io import default_config_path, load_config, save_config
@@ -132,6 +133,14 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
     secrets: list[str | CurrentToken] = []
     configure_logging(secrets)
     name_the_app()
+    one_per_user = InstanceLock()  # held until the process ends: no headless copy beside it
+    if not demo:
+        try:
+            one_per_user.acquire("tray app")
+        except AlreadyRunning as exc:
+            print(exc, file=sys.stderr)
+            log.error("not starting: %s", exc)
+            return 1
     gateway = None
     data_dir: Path | None = None
     first_setup = False

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.app.credentials import Credentials, CredentialsError, load_credentials
+from core.app.instance import AlreadyRunning, InstanceLock
 from core.app.notice_log import NoticeLog
 from core.app.service import RiskService
 from core.config.models import AppConfig
@@ -69,12 +70,26 @@ async def start_demo_gateway(config: AppConfig) -> tuple[SimulatedGateway, AppCo
     return gateway, demo_config, Credentials(DEMO_USERNAME, DEMO_API_KEY)
 
 
-async def run_headless(config: AppConfig, *, demo: bool, stop: asyncio.Event | None = None) -> int:
+async def run_headless(
+    config: AppConfig,
+    *,
+    demo: bool,
+    stop: asyncio.Event | None = None,
+    instance: InstanceLock | None = None,
+) -> int:
     stop = stop or asyncio.Event()
     secrets: list[str | CurrentToken] = []
     configure_logging(secrets)
     gateway = None
     data_dir: Path | None = None
+    instance = instance or InstanceLock()
+    if not demo:
+        try:
+            instance.acquire("headless")
+        except AlreadyRunning as exc:
+            print(exc, file=sys.stderr)
+            log.error("not starting: %s", exc)
+            return EXIT_FAILURE
     try:
         if demo:
             gateway, config, credentials = await start_demo_gateway(config)
@@ -112,5 +127,6 @@ async def run_headless(config: AppConfig, *, demo: bool, stop: asyncio.Event | N
         log.info("stopped cleanly")
         return EXIT_OK
     finally:
+        instance.release()
         if gateway is not None:
             await gateway.stop()

@@ -21,15 +21,16 @@ from platformdirs import user_data_dir
 
 from core.app.config_manager import ConfigManager
 from core.app.credentials import Credentials
+from core.app.gateway_time import learn_gateway_time
+from core.app.reread import REREAD_BACKOFF, AccountRereader
 from core.config.io import APP_DIR_NAME
 from core.config.models import AppConfig
 from core.domain.bus import EventBus
-from core.domain.clock import Clock, SystemClock
-from core.domain.events import AccountEvent, PositionEvent
+from core.domain.clock import Clock, GatewayClock
+from core.domain.events import AccountEvent, PositionEvent, TradeEvent
 from core.domain.holidays import load_holidays
 from core.domain.parse import ParseError, parse_market_push, parse_user_push
 from core.enforcement.executor import EnforcementExecutor
-from core.enforcement.reconcile import reconcile_account
 from core.engine.engine import Engine
 from core.engine.notices import AccountStatusChanged, HubStatusChanged
 from core.gateway.errors import AuthError, GatewayRestError
@@ -48,6 +49,7 @@ RECONCILING = "reconciling"
 STARTING = "starting"
 
 STARTUP_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between attempts to reach the gateway
+TIME_PROBE_TIMEOUT = 3.0  # how long restoring waits to learn the gateway's time first
 
 
 def resolve_data_dir(config: AppConfig) -> Path:
@@ -67,20 +69,29 @@ class RiskService:
         tick_interval: float = 1.0,
         reconcile_interval: float = 60.0,
         startup_backoff: Sequence[float] = STARTUP_BACKOFF,
+        reread_backoff: Sequence[float] = REREAD_BACKOFF,
         hub_options: dict[str, Any] | None = None,
+        enforcement_options: dict[str, Any] | None = None,
         rest_factory: Callable[[], GatewayRest] | None = None,
         config_manager: ConfigManager | None = None,
     ) -> None:
         self.config = config
         self.credentials = credentials
         self.data_dir = data_dir or resolve_data_dir(config)
-        self.clock = clock or SystemClock()
+        # The gateway's time run on the monotonic clock: moving the PC's clock neither ends a
+        # lock nor starts a trading day.
+        self.clock: Clock = clock or GatewayClock()
         self.bus = bus or EventBus()
         self._db_executor = db_executor
         self.tick_interval = tick_interval
         self.reconcile_interval = reconcile_interval
         self.startup_backoff = tuple(startup_backoff) or STARTUP_BACKOFF
+        self._rereader = AccountRereader(
+            lambda: self.rest, lambda: self.engine, self._reread_done,
+            self._subscribe_held_quotes, reread_backoff,
+        )
         self._hub_options = hub_options or {}
+        self._enforcement_options = enforcement_options or {}
         self._rest_factory = rest_factory
         # Owns edits from the settings window and the loosenings that wait for the reset.
         self.config_manager = config_manager
@@ -111,11 +122,15 @@ class RiskService:
             if self._rest_factory
             else GatewayRest(gw.api_url, self.credentials.username, self.credentials.api_key)
         )
+        if isinstance(self.clock, GatewayClock):
+            self.rest.on_server_time(self.clock.observe_server_date)
+            await learn_gateway_time(self.clock, self.rest.login, TIME_PROBE_TIMEOUT)
         self.engine = Engine(self.config, self.clock, _NoPort(), self.bus, self.store, load_holidays())
         if self.config_manager is not None:
             self.config_manager.add_listener(self.engine.apply_config)
         self.enforcement = EnforcementExecutor(
-            self.rest, self.bus, self.engine.enforcement_log, self.clock, contract_name=self._contract_name
+            self.rest, self.bus, self.engine.enforcement_log, self.clock,
+            contract_name=self._contract_name, **self._enforcement_options,
         )
         self.engine.port = self.enforcement
         self.engine.restore()  # locks are enforced from here on, even before the gateway answers
@@ -206,6 +221,7 @@ class RiskService:
             hub = getattr(self, hub_name, None)
             if hub is not None:
                 await hub.stop()
+        await self._rereader.aclose()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -264,8 +280,10 @@ class RiskService:
     def _hub_state(self, hub: str, state: HubState) -> None:
         self.bus.publish(HubStatusChanged(hub, state.value))
         if hub == "user" and state in (HubState.DISCONNECTED, HubState.CONNECTING):
+            # A re-read for the lost connection is moot: the next connection starts its own.
+            self._rereader.stop()
             for account_id, status in self.status.items():
-                if status == PROTECTED:
+                if status in (PROTECTED, RECONCILING):
                     self._set_status(account_id, RECONNECTING)
         if hub == "market" and state is not HubState.CONNECTED:
             self._quote_subscriptions.clear()
@@ -277,18 +295,25 @@ class RiskService:
     # --- hubs ----------------------------------------------------------------------------------
 
     async def _user_connected(self) -> None:
+        """Subscribe, then re-read over REST in the background.
+
+        Only a failed subscription fails the connection. A failed re-read (a REST outage, a
+        slow ``Trade/search``) is retried on its own while this connection stays up: the
+        stream keeps delivering breaches and the engine keeps enforcing them.
+        """
         hub = self.user_hub
         await hub.invoke("SubscribeAccounts", [])
         for account_id in self.status:
             await hub.invoke("SubscribeOrders", [account_id])
             await hub.invoke("SubscribePositions", [account_id])
             await hub.invoke("SubscribeTrades", [account_id])
-        accounts = await self.rest.accounts(only_active=False)
         for account_id in self.status:
             self._set_status(account_id, RECONCILING)
-            await reconcile_account(self.rest, self.engine, account_id, accounts)
+        self._rereader.start(list(self.status))
+
+    def _reread_done(self, account_id: int) -> None:
+        if self.user_hub.connected:
             self._set_status(account_id, PROTECTED)
-        await self._subscribe_held_quotes()
 
     async def _market_connected(self) -> None:
         self._quote_subscriptions.clear()
@@ -313,6 +338,8 @@ class RiskService:
             log.warning("skipped a malformed %s push: %s", target, exc)
             return
         for event in events:
+            if type(event) is TradeEvent and isinstance(self.clock, GatewayClock):
+                self.clock.observe_event_time(event.created_at)  # a second witness of the time
             self.engine.handle(event)
             if type(event) is PositionEvent and event.contract_id not in self._quote_subscriptions:
                 self._spawn(self._subscribe_held_quotes(), "quotes")
@@ -352,6 +379,8 @@ class RiskService:
 
     async def _tick_loop(self) -> None:
         while True:
+            if isinstance(self.clock, GatewayClock):
+                self.clock.check_skew()  # a PC clock moved now is logged now
             self.engine.tick()
             if self.config_manager is not None:
                 try:
@@ -366,21 +395,9 @@ class RiskService:
         """Silence on the stream is not proof that nothing happened: re-read now and then."""
         while True:
             await asyncio.sleep(self.reconcile_interval)
-            if not self.user_hub.connected:
-                continue
-            try:
-                accounts = await self.rest.accounts(only_active=False)
-            except Exception as exc:
-                log.warning("periodic reconcile: account search failed: %s", exc)
-                continue
-            for account_id in list(self.status):
-                try:
-                    await reconcile_account(self.rest, self.engine, account_id, accounts)
-                except Exception as exc:
-                    log.warning("periodic reconcile of %s failed: %s", account_id, exc)
-            # What the reconcile found (the stream missed it) needs prices too.
-            with contextlib.suppress(Exception):
-                await self._subscribe_held_quotes()
+            # Not while disconnected, nor while the re-read after a (re)connect is still at it.
+            if self.user_hub.connected and not self._rereader.running:
+                await self._rereader.once(list(self.status))
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)

@@ -52,6 +52,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> AppConfig:
         return AppConfig.model_validate(data)
     except ValidationError as exc:
         raise _first_error(exc, path) from None
+    except RecursionError:
+        raise ConfigError("", "a value is nested too deeply to read", path) from None
 
 
 def load_config(path: Path | None = None) -> AppConfig:
@@ -68,6 +70,8 @@ def load_config(path: Path | None = None) -> AppConfig:
         raise ConfigError("", f"not valid TOML ({exc})", source) from None
     except UnicodeDecodeError:
         raise ConfigError("", "not valid TOML (the file is not UTF-8 text)", source) from None
+    except RecursionError:
+        raise ConfigError("", "not valid TOML (nested too deeply to read)", source) from None
     except OSError as exc:
         raise ConfigError("", f"cannot be read ({exc.strerror})", source) from None
     return parse_config(data, source)

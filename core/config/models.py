@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import urllib.parse
 from datetime import time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.config.accounts import AccountConfig, AccountKey, effective_rules
 from core.config.alerts import AlertsConfig
@@ -26,6 +28,46 @@ class GatewayConfig(_Strict):
     username: str = Field(
         "", title="Username", description="Your TopstepX login; or set PROJECTX_USERNAME."
     )
+
+    @field_validator("api_url", "user_hub_url", "market_hub_url")
+    @classmethod
+    def _secure_url(cls, value: str) -> str:
+        return check_gateway_url(value)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_gateway_url(value: str) -> str:
+    """An https:// URL, or http:// to this computer only (a local test gateway).
+
+    The token and every order go over this connection: plain http to another machine would
+    hand them to anyone on the network.
+    """
+    try:
+        parts = urllib.parse.urlsplit(value.strip())
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        shown = f"{scheme}://" if scheme else "no scheme"
+        raise ValueError(f"must start with https:// ({shown} is not allowed)")
+    if not host:
+        raise ValueError("has no host name")
+    if scheme == "http" and not _is_loopback(host):
+        raise ValueError(
+            "plain http:// would send your token and orders unencrypted; use https:// "
+            "(http:// is allowed only for this computer: localhost, 127.0.0.1, ::1)"
+        )
+    return value.strip()
 
 
 class GeneralConfig(_Strict):

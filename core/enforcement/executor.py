@@ -3,9 +3,12 @@
 The engine calls :meth:`EnforcementExecutor.submit` on the event loop and must never wait or
 see an exception, so every command becomes its own task: one account's trouble never delays
 another's. A command is done only when a REST re-read confirms it (see
-:mod:`core.enforcement.steps`). Failures are retried with backoff; after a bounded round the
-trader gets a critical :class:`EnforcementFailed` (repeated until resolved) while the executor
-keeps trying at a slower pace, for as long as there is something to close or cancel.
+:mod:`core.enforcement.steps`). Failures are retried with backoff; the trader gets a critical
+:class:`EnforcementFailed` as soon as a command is still not done ``alarm_after`` seconds after
+it was submitted (even while an attempt is still waiting on the gateway), or after a bounded
+round of attempts, whichever comes first; it repeats until resolved while the executor keeps
+trying at a slower pace, for as long as there is something to close or cancel. Every request
+a command makes runs under :func:`core.gateway.session.urgent_requests` (short timeouts).
 
 Coalescing keeps one actor per thing: an identical command in flight absorbs a duplicate, a
 close absorbs a partial close of the same contract, and an account's flatten absorbs its
@@ -41,6 +44,7 @@ from core.enforcement.steps import (
     describe,
 )
 from core.engine.notices import EnforcementDone, EnforcementFailed, EnforcementRecovered
+from core.gateway.session import urgent_requests
 from core.modules.enforcement_log import EnforcementLog
 
 log = logging.getLogger("core.enforcement.executor")
@@ -71,6 +75,8 @@ class EnforcementExecutor:
         slow_interval: float = 10.0,
         alarm_every: int = 3,
         stop_alarm_after: int = 3,
+        # Real seconds from submission to the first alarm when nothing is confirmed by then.
+        alarm_after: float = 8.0,
         contract_name: Callable[[str], str | None] | None = None,
     ) -> None:
         if round_attempts < 1 or alarm_every < 1 or not backoff:
@@ -85,6 +91,8 @@ class EnforcementExecutor:
         self._slow = slow_interval
         self._alarm_every = alarm_every
         self._stop_alarm_after = stop_alarm_after
+        self._alarm_after = alarm_after
+        self._alarm_timers: dict[Job, asyncio.TimerHandle] = {}
         self._name = contract_name
         self._locks: dict[tuple[int, str], asyncio.Lock] = {}
         self._steps = Steps(rest, self._lock_for)
@@ -116,6 +124,9 @@ class EnforcementExecutor:
         tasks = tuple(self._tasks)
         for job in self._jobs.values():
             log.warning("stopping with %s still unconfirmed", self._outcomes.title(job))
+        for timer in self._alarm_timers.values():
+            timer.cancel()
+        self._alarm_timers.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -199,9 +210,12 @@ class EnforcementExecutor:
 
     def _start(self, job: Job) -> None:
         self._jobs[job.key] = job
-        task = asyncio.get_running_loop().create_task(
-            self._run(job), name=f"enforce {job.action} {job.command.account_id}"
-        )
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._run(job), name=f"enforce {job.action} {job.command.account_id}")
+        if not isinstance(job.command, _STOPS):
+            # A timer, not a check after each attempt: an attempt stuck on a silent gateway
+            # must not hold the alarm back.
+            self._alarm_timers[job] = loop.call_later(self._alarm_after, self._alarm_if_not_done, job)
         job.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -211,14 +225,30 @@ class EnforcementExecutor:
 
     # --- running --------------------------------------------------------------------------------
 
+    def _alarm_if_not_done(self, job: Job) -> None:
+        if job.alarmed or job.superseded or self._closed or self._jobs.get(job.key) is not job:
+            return
+        job.alarmed = True
+        error = job.error or "no confirmation from the gateway yet"
+        seconds = self._alarm_after
+        self._outcomes.record(job, "failed", self._outcomes.latency(job), error=error)
+        log.error(
+            "%s: not done %g s after the breach (%s); still trying",
+            self._outcomes.title(job),
+            seconds,
+            error,
+        )
+        self._bus.publish(EnforcementFailed(job.command, error, job.progress.attempts))
+
     async def _run(self, job: Job) -> None:
         try:
             if job.superseded:
                 return  # absorbed before it ever ran
-            if isinstance(job.command, _STOPS):
-                await self._run_stop(job)
-            else:
-                await self._run_until_done(job)
+            with urgent_requests():
+                if isinstance(job.command, _STOPS):
+                    await self._run_stop(job)
+                else:
+                    await self._run_until_done(job)
         except asyncio.CancelledError:
             if not job.superseded or self._closed:
                 raise
@@ -229,6 +259,9 @@ class EnforcementExecutor:
         except Exception:
             log.exception("enforcement of %r crashed", job.command)
         finally:
+            timer = self._alarm_timers.pop(job, None)
+            if timer is not None:
+                timer.cancel()
             if self._jobs.get(job.key) is job:
                 del self._jobs[job.key]
             if job.follow_up is not None and not self._closed and not job.superseded:
@@ -273,7 +306,7 @@ class EnforcementExecutor:
                 return
             job.error = error or "not done"
             attempts = job.progress.attempts
-            alarm = attempts == self._round or (
+            alarm = (attempts == self._round and not job.alarmed) or (
                 attempts > self._round and (attempts - self._round) % self._alarm_every == 0
             )
             if attempts < self._round:

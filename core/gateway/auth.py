@@ -24,22 +24,37 @@ TokenListener = Callable[[str], None]
 DEFAULT_LIFETIME = 24 * 3600.0  # the documented token life, used when the JWT has no exp
 MAX_REFRESH_INTERVAL = 12 * 3600.0
 MIN_REFRESH_INTERVAL = 30.0  # a token that looks (nearly) expired: clock skew, not a hot loop
+# The last second of year 9999: an ``exp`` past it (or one no float can hold) is nonsense, and a
+# token whose lifetime cannot be read is treated as already expired (refreshed, or logged in
+# again, soon) rather than trusted forever.
+LATEST_PLAUSIBLE_EXP = 253_402_300_799.0
+EXPIRED = 0.0
 
 
 def jwt_expiry(token: str) -> float | None:
-    """The ``exp`` claim (Unix seconds) of a JWT, unverified; None when it has none."""
+    """The ``exp`` claim (Unix seconds) of a JWT, unverified; None when it has none.
+
+    An absurd ``exp`` (not finite, past year 9999, too large for a float) reads as
+    :data:`EXPIRED`. Never raises, whatever the bytes.
+    """
     parts = token.split(".")
     if len(parts) < 2:
         return None
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError):
+    except (ValueError, binascii.Error, UnicodeError, RecursionError):
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
-    if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
         return None
-    return float(exp)
+    try:
+        value = float(exp)
+    except OverflowError:  # an int with hundreds of digits
+        return EXPIRED
+    if not math.isfinite(value) or abs(value) > LATEST_PLAUSIBLE_EXP:
+        return EXPIRED
+    return value
 
 
 class TokenKeeper:

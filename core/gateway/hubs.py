@@ -201,7 +201,7 @@ class Hub:
         # (the teardown then shuts the socket down, which frees the thread).
         try:
             async with asyncio.timeout(self.connect_timeout):
-                await self._blocking(conn.start)
+                await self._blocking(self._start_within_deadline, conn)
         except TimeoutError:
             raise ConnectionError(f"{self.name} hub: no upgrade within {self.connect_timeout:g} s") from None
         except Exception as exc:
@@ -217,6 +217,12 @@ class Hub:
         # Pings start now, not after on_connected: a slow re-subscribe/reconcile must not let
         # the server drop a connection that has said nothing yet.
         self._pinger = loop.create_task(self._ping(conn, closed), name=f"hub-{self.name}-ping")
+
+    def _start_within_deadline(self, conn: Any) -> None:
+        # The socket itself times out too: a thread stuck in a TLS handshake ends by itself even
+        # if nothing shuts its socket down.
+        with signalr_fixes.handshake_deadline(self.connect_timeout):
+            conn.start()
 
     def _handoff(self, loop: asyncio.AbstractEventLoop, event: str) -> Callable[[Any], None]:
         deliver = self._deliver

@@ -9,10 +9,14 @@ The typed endpoints live in :mod:`core.gateway.rest`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -56,6 +60,40 @@ _NOT_SENT = (
 
 REFRESH_RETRY = 60.0  # after a validate that failed for transport reasons
 
+# Reads in the background may wait for a slow gateway; enforcement may not. A close, a cancel
+# and the re-reads that verify them give up quickly, so the executor can retry and raise its
+# alarm in seconds, not after minutes of patient timeouts.
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+URGENT_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
+URGENT_ATTEMPTS = 2  # an urgent read tries twice, then lets the executor decide
+URGENT_MAX_WAIT = 2.0  # a longer Retry-After is the executor's to wait out, not one request's
+
+_urgent: ContextVar[bool] = ContextVar("urgent_requests", default=False)
+
+ServerTimeListener = Callable[[datetime | None], None]
+
+
+def server_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware UTC datetime; None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+@contextlib.contextmanager
+def urgent_requests() -> Iterator[None]:
+    """Every request made inside (in this task and the tasks it starts) is enforcement's:
+    short timeouts, few attempts, no long waits."""
+    token = _urgent.set(True)
+    try:
+        yield
+    finally:
+        _urgent.reset(token)
+
 
 class RestSession:
     """One authenticated session against the gateway's REST API.
@@ -77,12 +115,14 @@ class RestSession:
         wall_clock: Clock = time.time,
         retry: RetryPolicy | None = None,
         rand: Callable[[], float] = random.random,
+        urgent_timeout: httpx.Timeout = URGENT_TIMEOUT,
     ) -> None:
         self._base = base_url.rstrip("/") + "/api/"
         self._username = username
         self._api_key = api_key
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        self._http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        self._urgent_timeout = urgent_timeout
         self._sleep = sleep
         self._wall = wall_clock
         self.limiter = limiter or RateLimiter(clock=clock, sleep=sleep)
@@ -90,6 +130,7 @@ class RestSession:
         self._rand = rand
         self._tokens = TokenKeeper(clock, wall_clock)
         self._auth_lock = asyncio.Lock()
+        self._time_listeners: list[ServerTimeListener] = []
 
     @property
     def token(self) -> str | None:
@@ -98,6 +139,21 @@ class RestSession:
     def on_token_changed(self, callback: TokenListener) -> Callable[[], None]:
         """``callback(new_token)`` after each login/refresh; must not block. Returns unsubscribe."""
         return self._tokens.subscribe(callback)
+
+    def on_server_time(self, callback: ServerTimeListener) -> None:
+        """``callback(date)`` with each answer's ``Date`` header (None when it has none or it
+        cannot be read): the gateway's own time, for the app's clock. Must not block."""
+        self._time_listeners.append(callback)
+
+    def _tell_server_time(self, response: httpx.Response) -> None:
+        if not self._time_listeners:
+            return
+        date = server_date(response.headers.get("Date"))
+        for listener in self._time_listeners:
+            try:
+                listener(date)
+            except Exception:
+                log.exception("server time listener %r failed", listener)
 
     async def aclose(self) -> None:
         await self.limiter.aclose()
@@ -208,6 +264,11 @@ class RestSession:
     ) -> httpx.Response:
         """POST with backoff; returns a 200 or 401 response and raises for anything else."""
         unsafe = endpoint in ENFORCEMENT_ENDPOINTS
+        urgent = unsafe or _urgent.get()
+        timeout = self._urgent_timeout if urgent else httpx.USE_CLIENT_DEFAULT
+        max_attempts = self.retry.max_attempts
+        if urgent and not unsafe:
+            max_attempts = min(max_attempts, URGENT_ATTEMPTS)
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -217,12 +278,15 @@ class RestSession:
             status: int | None = None
             retry_after: float | None = None
             try:
-                response = await self._http.post(self._base + endpoint, json=body, headers=headers)
+                response = await self._http.post(
+                    self._base + endpoint, json=body, headers=headers, timeout=timeout
+                )
             except httpx.TransportError as exc:
                 detail = f"{type(exc).__name__}: {exc}"
                 if unsafe and not isinstance(exc, _NOT_SENT):
                     raise AmbiguousResult(endpoint, detail) from None
             else:
+                self._tell_server_time(response)
                 status = response.status_code
                 if status in (200, 401):
                     return response
@@ -234,22 +298,29 @@ class RestSession:
                     raise AmbiguousResult(endpoint, detail)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), self._wall())
             attempt += 1
-            if attempt >= self.retry.max_attempts:
+            if attempt >= max_attempts:
                 raise GatewayHttpError(
                     endpoint, status, f"gave up after {attempt} attempts: {detail}"
                 )
             delay = self.retry.delay(attempt - 1, self._rand(), retry_after)
+            if urgent and delay > URGENT_MAX_WAIT:
+                raise GatewayHttpError(
+                    endpoint, status, f"{detail}; asked to wait {delay:.0f} s, not waiting here"
+                )
             log.warning("%s: %s; retry %d in %.2f s", endpoint, detail, attempt, delay)
             await self._sleep(delay)
 
     def _json(self, endpoint: str, response: httpx.Response) -> Mapping[str, Any]:
+        detail = "the answer is not a JSON object"
         try:
             data = response.json()
         except ValueError:
             data = None
+        except RecursionError:
+            # Thousands of nested brackets: hostile or broken, never a gateway answer.
+            data, detail = None, "the answer is nested too deeply to read"
         if isinstance(data, Mapping):
             return data
-        detail = "the answer is not a JSON object"
         if endpoint in ENFORCEMENT_ENDPOINTS:
             # It was processed, but whether it succeeded cannot be read.
             raise AmbiguousResult(endpoint, detail)
@@ -281,4 +352,6 @@ class RestSession:
                 out.append(parser(item))
             except ParseError as exc:
                 log.warning("%s: skipping a malformed item: %s", endpoint, exc)
+            except RecursionError:
+                log.warning("%s: skipping an item nested too deeply to read", endpoint)
         return out
