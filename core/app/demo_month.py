@@ -252,13 +252,15 @@ class _Trader:
             at = add_at
         self.walk(contract, at, exit_at)
         held = self.held(contract)
+        self.month.clock.at = exit_at  # the stop goes as the exit goes, not before
         if stop_id is not None:
             stop = self.exchange.order(stop_id)
             if stop is not None and stop.working:
                 self.exchange.cancel_order(self.month.account_id, stop_id)
         if held:
             self.order(contract, SELL if held > 0 else BUY, abs(held), exit_at)
-        self.exit_time = exit_at
         booked = self.exchange.trades(self.month.account_id)[before:]
+        # A stop may have taken the trader out earlier: that is when a tilted trader re-enters.
+        self.exit_time = max((t.created for t in booked), default=exit_at)
         result = sum((t.profit_and_loss or 0.0) - t.fees for t in booked)
         return max(0.0, -result)

@@ -37,12 +37,14 @@ class PriceTape:
         i = bisect.bisect_left(starts, start)
         return i < len(starts) and starts[i] < end
 
-    def next_open(self, contract_id: str, after: datetime) -> tuple[datetime, float] | None:
-        """The open of the first bar starting strictly after ``after``."""
+    def next_open(self, contract_id: str, at: datetime) -> tuple[datetime, float] | None:
+        """The open of the first bar starting at or after ``at``: a close asked for on a
+        minute's first instant fills at that minute's open, one asked for later in the minute
+        at the next one's."""
         starts = self._starts.get(contract_id)
         if not starts:
             return None
-        i = bisect.bisect_right(starts, after)
+        i = bisect.bisect_left(starts, at)
         if i == len(starts):
             return None
         bar = self._bars[contract_id][i]

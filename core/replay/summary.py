@@ -217,7 +217,8 @@ class ReportBuilder:
         if self.tape.has_bars:
             out.append(
                 "A close the rules ask for is taken at once and priced at the open of the next "
-                f"one-minute bar, {ticks} of slippage against you; with no later bar, at the last known price."
+                f"one-minute bar (the bar starting at or after that moment), {ticks} of slippage "
+                "against you; with no later bar, at the last known price."
             )
             out.append(
                 "Within a bar the price is taken to go open, low, high, close (open, high, low, close on a "
