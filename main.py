@@ -109,4 +109,9 @@ def run_tray_app(config: object, config_path: Path | None, *, demo: bool) -> int
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    # The "What if…" window replays in a spawned worker process; in the bundle that worker is
+    # this executable again, and this call is what turns it into the worker.
+    multiprocessing.freeze_support()
     sys.exit(main())

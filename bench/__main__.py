@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import bundle_bench, engine_bench, gateway_bench, gui_bench
+from bench import bundle_bench, engine_bench, gateway_bench, gui_bench, replay_bench
 
 
 def main() -> None:
@@ -33,7 +33,16 @@ def main() -> None:
     parser.add_argument(
         "--gui-profile", action="store_true", help="cProfile the GUI loop even if the goal is met"
     )
+    parser.add_argument(
+        "--replay-fills", type=int, default=5_000, help="fills in the replayed month"
+    )
+    parser.add_argument(
+        "--only", choices=("replay",), help="run only this benchmark (the others take minutes)"
+    )
     args = parser.parse_args()
+    if args.only == "replay":
+        replay_bench.run(fills=args.replay_fills)
+        return
     engine_bench.run(quotes=args.quotes, breaches=args.breaches)
     print()
     gateway_bench.run(
@@ -47,6 +56,8 @@ def main() -> None:
         seconds=args.gui_seconds,
         profile=args.gui_profile,
     )
+    print()
+    replay_bench.run(fills=args.replay_fills)
     print()
     bundle_bench.run()  # builds dist/RiskManager first (~30 s) when it is not there
 

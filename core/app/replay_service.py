@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -20,6 +21,8 @@ from core.config.io import load_config
 from core.config.models import AppConfig
 from core.domain.holidays import HolidayCalendarError, load_holidays
 from core.domain.trading_day import TradingCalendar
+from core.gateway.errors import GatewayRestError
+from core.gateway.ratelimit import RateLimiter
 from core.gateway.rest import GatewayRest
 from core.modules.contracts import Contract
 from core.replay.fetch import fetch_input
@@ -93,9 +96,17 @@ def demo_range(today: date) -> DayRange:
 # --- sources ------------------------------------------------------------------------------------
 
 
+def replay_limiter() -> RateLimiter:
+    """A replay's own budget: at most 60 requests a minute and 20 bar requests per 30 s, well
+    inside the gateway's 200 and 50, so the risk manager running beside it keeps its share."""
+    return RateLimiter(clock=time.monotonic, sleep=asyncio.sleep, limit=60, window=60.0, reserve=0,
+                       bars_limit=20, bars_window=30.0)
+
+
 async def gateway_input(config: AppConfig, credentials: Credentials, account_id: int | None,
                         days: DayRange, calendar: TradingCalendar) -> ReplayInput:
-    rest = GatewayRest(config.gateway.api_url, credentials.username, credentials.api_key)
+    rest = GatewayRest(config.gateway.api_url, credentials.username, credentials.api_key,
+                       limiter=replay_limiter())
     try:
         if account_id is None:
             account_id = await choose_account(rest, config)
@@ -158,12 +169,11 @@ def bundled_contracts() -> dict[str, Contract]:
     return {c.id: Contract.from_gateway(c.payload()) for c in load_contracts()}
 
 
-async def demo_input(days: DayRange, *, seed: int = 7, fills_per_day: int = 20,
-                     executor: Executor | None = None) -> ReplayInput:
-    """Generate the month into a simulated gateway (off the event loop: it takes a second or
-    two), serve it on 127.0.0.1 and fetch it back over REST as for a real account."""
-    loop = asyncio.get_running_loop()
-    gateway, start, end = await loop.run_in_executor(executor, _demo_gateway, days, seed, fills_per_day)
+async def demo_input(days: DayRange, *, seed: int = 7, fills_per_day: int = 20) -> ReplayInput:
+    """Generate the month into a simulated gateway, serve it on 127.0.0.1 and fetch it back
+    over REST as for a real account. Generating takes a second or two of CPU: call it where
+    that stalls nothing (the command line, or the What-if worker)."""
+    gateway, start, end = _demo_gateway(days, seed, fills_per_day)
     await gateway.start()
     try:
         rest = GatewayRest(gateway.base_url, DEMO_USERNAME, DEMO_API_KEY)
@@ -235,21 +245,43 @@ class WhatIfSource:
     account_id: int | None = None
 
 
-async def run_what_if(source: WhatIfSource, candidates: Sequence[Candidate], days: DayRange,
-                      *, slippage_ticks: int = 1, executor: Executor | None = None) -> ReplayReport:
-    """Gather the history on the event loop, replay it on ``executor`` (the replay is seconds
-    of CPU: the loop that enforces must not wait on it)."""
-    first = candidates[0].config if candidates else source.config
-    calendar = calendar_of(first)
+@dataclass(frozen=True)
+class WhatIfRequest:
+    source: WhatIfSource
+    candidates: tuple[Candidate, ...]
+    days: DayRange
+    slippage_ticks: int = 1
+
+
+class WhatIfError(Exception):
+    """Why a what-if could not run, in words (it crosses a process boundary as plain text)."""
+
+
+def what_if_report(request: WhatIfRequest) -> ReplayReport:
+    """Gather and replay, start to end, on its own event loop: meant for a worker process,
+    where neither the fetching nor seconds of CPU can delay the app's enforcing loop."""
+    try:
+        return asyncio.run(_what_if(request))
+    except (InputError, GatewayRestError, OSError) as exc:
+        raise WhatIfError(str(exc)) from None
+
+
+async def _what_if(request: WhatIfRequest) -> ReplayReport:
+    source, days = request.source, request.days
+    first = request.candidates[0].config if request.candidates else source.config
     if source.demo:
-        data = await demo_input(days, executor=executor)
+        data = await demo_input(days)
     elif source.credentials is not None:
-        data = await gateway_input(source.config, source.credentials, source.account_id, days, calendar)
+        data = await gateway_input(source.config, source.credentials, source.account_id, days,
+                                   calendar_of(first))
     else:
         raise InputError("no account to replay: the app has no credentials")
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(
-        executor,
-        lambda: replay_report(data, candidates, first_day=days.first, last_day=days.last,
-                              slippage_ticks=slippage_ticks, holidays=holidays()),
-    )
+    return replay_report(data, request.candidates, first_day=days.first, last_day=days.last,
+                         slippage_ticks=request.slippage_ticks, holidays=holidays())
+
+
+async def run_what_if(source: WhatIfSource, candidates: Sequence[Candidate], days: DayRange,
+                      *, slippage_ticks: int = 1, executor: Executor | None = None) -> ReplayReport:
+    """The whole what-if on ``executor`` (a process pool in the app: see gui/what_if.py)."""
+    request = WhatIfRequest(source, tuple(candidates), days, slippage_ticks)
+    return await asyncio.get_running_loop().run_in_executor(executor, what_if_report, request)

@@ -67,8 +67,9 @@ class PriceTape:
         if not bars:
             return
         starts = self._starts[contract_id]
-        i = max(0, bisect.bisect_right(starts, after) - 1)
-        for bar in bars[i:]:
+        # By index, not a slice: a slice would copy the rest of the month at every new stream.
+        for i in range(max(0, bisect.bisect_right(starts, after) - 1), len(bars)):
+            bar = bars[i]
             for offset, price in zip(QUOTE_OFFSETS, bar_path(bar), strict=True):
                 at = bar.start + offset
                 if at > after:
