@@ -74,7 +74,7 @@ def run_replay(options: ReplayOptions, out: TextIO | None = None, err: TextIO | 
         print(f"replay: {exc}", file=err)
         return EXIT_BAD_INPUT
     except GatewayRestError as exc:
-        print(f"replay: the gateway did not answer as expected: {exc}", file=err)
+        print(f"replay: could not read your history from the gateway: {exc}", file=err)
         return EXIT_FAILURE
     except OSError as exc:
         print(f"replay: {exc}", file=err)

@@ -168,7 +168,7 @@ class Replayer:
                 continue
             ended = filled_at.get(order.order_id) if order.status == OrderStatus.FILLED else None
             ended = ended or order.updated_at
-            if ended is not None:
+            if ended is not None and ended < data.end:
                 items.append((max(ended, order.created_at), ENDED, next(self._seq), order))
         items.sort(key=lambda item: item[:3])
         return items

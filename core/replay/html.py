@@ -63,9 +63,9 @@ def _cls(value: Decimal) -> str:
     return "n pos" if value > 0 else "n neg" if value < 0 else "n"
 
 
-def _money(value: Decimal, signed: bool = False) -> str:
+def _money(value: Decimal, signed: bool = False, note: str = "") -> str:
     text = signed_money(value) if signed else money(value)
-    return f'<td class="{_cls(value)}">{escape(text)}</td>'
+    return f'<td class="{_cls(value)}">{escape(text)}{note}</td>'
 
 
 def _days(report: ReplayReport) -> str:
@@ -100,7 +100,7 @@ def _candidate(c: CandidateSummary, zone: ZoneInfo) -> str:
         parts.append(
             f"<tr><td>{escape(r.name)}</td><td class=\"n\">{r.breaches}</td><td class=\"n\">{r.locks}</td>"
             f"<td class=\"n\">{r.prevented}</td><td class=\"n\">{r.closed}</td>"
-            + _money(r.saved, True)[:-5] + note + "</td></tr>"
+            + _money(r.saved, True, note) + "</tr>"
         )
     if c.unattributed:
         parts.append("<tr><td>Not attributed to a rule</td><td></td><td></td><td></td><td></td>"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from core.config.models import AppConfig
@@ -38,8 +38,15 @@ def replay_report(
     ]
     general = candidates[0].config.general
     calendar = TradingCalendar(general.reset_time, general.timezone)
+    clocks = {(c.config.general.reset_time, c.config.general.timezone) for c in candidates}
     enabled = [
         [key for key in type(c.config.rules).model_fields if getattr(c.config.rules, key).enabled]
         for c in candidates
     ]
-    return ReportBuilder(data, calendar, first_day, last_day, slippage_ticks, enabled).build(runs)
+    report = ReportBuilder(data, calendar, first_day, last_day, slippage_ticks, enabled).build(runs)
+    if len(clocks) > 1:
+        # Each candidate's own limits reset on its own clock; the table's days are the first's.
+        note = (f"The candidates' trading days differ; the days shown are {candidates[0].name}'s "
+                f"({report.day_rule}); each candidate's daily limits reset on its own clock.")
+        report = replace(report, assumptions=(*report.assumptions, note))
+    return report

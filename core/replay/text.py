@@ -33,7 +33,7 @@ def render_text(report: ReplayReport) -> str:
     ]
     lines += _days(report)
     for candidate in report.candidates:
-        lines += ["", *_candidate(candidate, zone, len(report.candidates) > 1)]
+        lines += ["", *_candidate(candidate, zone)]
     lines += ["", "Assumptions"]
     lines += [f"  - {text}" for text in report.assumptions]
     missing = list(report.missing) + [
@@ -64,7 +64,7 @@ def _days(report: ReplayReport) -> list[str]:
     return table(headers, rows)
 
 
-def _candidate(c: CandidateSummary, zone: ZoneInfo, several: bool) -> list[str]:
+def _candidate(c: CandidateSummary, zone: ZoneInfo) -> list[str]:
     title = f"With {c.name}"
     lines = [title, "=" * len(title), "Money saved (+) or lost (-) by each rule"]
     rows = [

@@ -147,3 +147,23 @@ def test_two_configs_side_by_side_and_an_html_report(capsys: pytest.CaptureFixtu
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html
     assert "With loose.toml" in html and "With tight.toml" in html
     assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained
+
+
+def test_an_unreachable_gateway_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "config"
+    (home / "RiskManager").mkdir(parents=True)
+    (home / "RiskManager" / "config.toml").write_text('[gateway]\napi_url = "http://127.0.0.1:9"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.setenv("PROJECTX_USERNAME", "trader@example.com")
+    monkeypatch.setenv("PROJECTX_API_KEY", "not-a-real-key")
+    code, out, err = run(capsys, "--account", "1", "--from", "2026-08-17", "--to", "2026-08-19")
+    assert code == 1 and out == ""
+    assert "could not read your history from the gateway" in err and "not-a-real-key" not in err
+
+
+def test_the_demo_month_replays_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--demo", "--from", "2026-11-09", "--to", "2026-11-13")
+    assert code == 0
+    assert "a generated demo month on the simulated gateway" in out
+    assert "2026-11-09" in out and "2026-11-13" in out and "Total" in out
