@@ -97,9 +97,10 @@ def demo_range(today: date) -> DayRange:
 
 
 def replay_limiter() -> RateLimiter:
-    """A replay's own budget: at most 60 requests a minute and 20 bar requests per 30 s, well
-    inside the gateway's 200 and 50, so the risk manager running beside it keeps its share."""
-    return RateLimiter(clock=time.monotonic, sleep=asyncio.sleep, limit=60, window=60.0, reserve=0,
+    """A replay's own budget: at most 100 requests a minute and 20 bar requests per 30 s, half
+    the gateway's 200 and under its 50, so the risk manager running beside it keeps its share.
+    A month is about 50 requests (a day's trades and orders each, weekends joined)."""
+    return RateLimiter(clock=time.monotonic, sleep=asyncio.sleep, limit=100, window=60.0, reserve=0,
                        bars_limit=20, bars_window=30.0)
 
 

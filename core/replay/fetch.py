@@ -1,7 +1,8 @@
 """Gathering a replay's input from the gateway: trades, orders, contracts and minute bars.
 
 ``Trade/search`` and ``Order/search`` are asked one trading day at a time (the API wants short
-windows and documents no paging); bars come ``History/retrieveBars`` twelve days at a time
+windows and documents no paging; the weekend joins Friday's window); bars come
+``History/retrieveBars`` twelve days at a time
 (17,280 one-minute bars, under its 20,000 cap). The REST session's limiter keeps every request
 inside the gateway's budgets (bars have their own, 50 per 30 s).
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from core.domain.events import OrderEvent, TradeEvent
 from core.domain.parse import ParseError
@@ -21,8 +23,31 @@ from core.replay.inputs import Bar, ReplayInput, parse_bar, sorted_bars, sorted_
 
 log = logging.getLogger(__name__)
 
+CHICAGO = ZoneInfo("America/Chicago")
 BAR_WINDOW = timedelta(days=12)
 BAR_LIMIT = 20_000
+
+
+def weekend(ws: datetime, we: datetime) -> bool:
+    """Whether [ws, we) lies inside the CME Globex weekly close (Friday 16:00 to Sunday 17:00,
+    Chicago time), when nothing trades."""
+    local_start, local_end = ws.astimezone(CHICAGO), we.astimezone(CHICAGO)
+    friday = local_start.date() - timedelta(days=(local_start.weekday() - 4) % 7)
+    closes = datetime.combine(friday, time(16), CHICAGO)
+    opens = datetime.combine(friday + timedelta(days=2), time(17), CHICAGO)
+    return closes <= local_start and local_end <= opens
+
+
+def search_windows(bounds: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """One window per trading day, except that days inside the weekly close join the day
+    before: the weekend costs no request of its own, and nothing can fall between windows."""
+    out: list[tuple[datetime, datetime]] = []
+    for ws, we in zip(bounds, bounds[1:], strict=False):
+        if out and weekend(ws, we):
+            out[-1] = (out[-1][0], we)
+        else:
+            out.append((ws, we))
+    return out
 
 
 def windows(start: datetime, end: datetime, step: timedelta) -> Iterator[tuple[datetime, datetime]]:
@@ -48,7 +73,7 @@ async def fetch_input(
     bounds = [*day_starts, end]
     trades: list[TradeEvent] = []
     orders: list[OrderEvent] = []
-    for ws, we in zip(bounds, bounds[1:], strict=False):
+    for ws, we in search_windows(bounds):
         # The gateway's window includes its end instant: the next window starts there.
         trades += [t for t in await rest.trades(account_id, ws, we) if ws <= t.created_at < we]
         if with_orders:

@@ -79,6 +79,13 @@ class ReportBuilder:
             self._candidate(run, actual_total, enabled)
             for run, enabled in zip(runs, self.enabled, strict=True)
         )
+        assumptions = self._assumptions(runs)
+        if any(c.unattributed for c in summaries):
+            assumptions += (
+                "\"Not attributed to a rule\" is the part of the difference the rule rows do not "
+                "explain: cents of rounding on average prices, and the replay's P&L on positions "
+                "you still held at the end.",
+            )
         cal = self.calendar
         return ReplayReport(
             account_id=data.account_id,
@@ -94,7 +101,7 @@ class ReportBuilder:
             actual_drawdown=drawdown(net for _, net in actual_steps),
             actual_curve=curve(actual_steps),
             candidates=summaries,
-            assumptions=self._assumptions(runs),
+            assumptions=assumptions,
             missing=self._missing_overall(runs),
         )
 

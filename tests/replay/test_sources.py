@@ -97,3 +97,22 @@ async def test_a_contract_the_gateway_does_not_know_is_noted(tmp_path: Path) -> 
             await rest.aclose()
     assert len(data.trades) == 1 and MNQ not in data.contracts
     assert any(f"no details (tick size and value) for {MNQ}" in n for n in data.notes)
+
+
+def test_search_windows_are_trading_days_and_the_weekend_joins_friday() -> None:
+    from core.app.replay_service import DayRange, calendar_of
+    from core.replay.fetch import search_windows
+    from tests.builders import config
+
+    calendar = calendar_of(config())
+    days = DayRange(date(2026, 11, 5), date(2026, 11, 10))  # Thursday to Tuesday
+    bounds = [calendar.day_start(d) for d in days.days()] + [calendar.day_end(days.last)]
+    windows = search_windows(bounds)
+    # Thu, Fri+Sat+Sun (nothing trades from Friday 16:00 to Sunday 17:00), Mon, Tue.
+    assert [(ws.isoformat(), we.isoformat()) for ws, we in windows] == [
+        ("2026-11-04T23:00:00+00:00", "2026-11-05T23:00:00+00:00"),
+        ("2026-11-05T23:00:00+00:00", "2026-11-08T23:00:00+00:00"),
+        ("2026-11-08T23:00:00+00:00", "2026-11-09T23:00:00+00:00"),
+        ("2026-11-09T23:00:00+00:00", "2026-11-10T23:00:00+00:00"),
+    ]
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))  # no gap
