@@ -104,14 +104,14 @@ class ReplayedAccount:
 
     # --- what the rules ask for ----------------------------------------------------------------
 
-    def close(self, contract_id: str, size: int, rule_id: str, reason: str) -> None:
-        """Close ``size`` contracts of the replayed position at the next bar's open plus
-        slippage against the trader; the trader keeps them, so they go to the ledger."""
+    def close(self, contract_id: str, size: int | None, rule_id: str, reason: str) -> None:
+        """Close ``size`` contracts (None: all) of the replayed position at the next bar's open
+        plus slippage against the trader; the trader keeps them, so they go to the ledger."""
         book = self.books.get(contract_id)
-        if book is None or book.size == 0 or size <= 0:
+        if book is None or book.size == 0 or (size is not None and size <= 0):
             return
         now = self.engine.clock.now()
-        size = min(size, abs(book.size))
+        size = abs(book.size) if size is None else min(size, abs(book.size))
         direction = book.direction
         price, priced_by = self._close_price(contract_id, now, direction)
         spec = self.specs.get(contract_id)

@@ -241,12 +241,12 @@ class Replayer:
     def _carry_out(self, command: EnforcementCommand) -> None:
         account = self.account
         if isinstance(command, CloseContract):
-            account.close(command.contract_id, 1 << 30, command.rule_id, command.reason)
+            account.close(command.contract_id, None, command.rule_id, command.reason)
         elif isinstance(command, PartialClose):
             account.close(command.contract_id, command.size, command.rule_id, command.reason)
         elif isinstance(command, Flatten):
             for contract in account.held_contracts():
-                account.close(contract, 1 << 30, command.rule_id, command.reason)
+                account.close(contract, None, command.rule_id, command.reason)
             orders = self.engine.mirror.account(self.data.account_id).orders
             for order_id in list(orders):
                 account.cancel(order_id, command.rule_id)
