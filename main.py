@@ -75,10 +75,47 @@ def run_sim(argv: list[str]) -> int:
         return 0
 
 
+def parse_replay_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="risk-manager replay",
+        description="Run past trades through a candidate rule set and report what it would have done.",
+    )
+    parser.add_argument("--account", type=int, help="account id (default: the only active one)")
+    parser.add_argument("--from", dest="first_day", metavar="DATE", help="first trading day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="last_day", metavar="DATE", help="last trading day, YYYY-MM-DD")
+    parser.add_argument("--config", action="append", type=Path, default=[], metavar="CANDIDATE.toml",
+                        help="candidate rules; give it twice to compare two side by side")
+    parser.add_argument("--trades", type=Path, metavar="FILE", help="trades file (JSON or CSV) instead of the gateway")
+    parser.add_argument("--bars", type=Path, metavar="FILE", help="one-minute bars for --trades (JSON or CSV)")
+    parser.add_argument("--orders", type=Path, metavar="FILE", help="order history for --trades (JSON)")
+    parser.add_argument("--contracts", type=Path, metavar="FILE", help="contract list for --trades (JSON)")
+    parser.add_argument("--report", type=Path, metavar="OUT.html", help="also write the report as HTML")
+    parser.add_argument("--slippage", type=int, default=1, metavar="TICKS",
+                        help="ticks against you on each simulated close (default 1)")
+    parser.add_argument("--demo", action="store_true", help="replay a generated month on the simulated gateway")
+    return parser.parse_args(argv)
+
+
+def replay(argv: list[str]) -> int:
+    try:
+        args = parse_replay_args(argv)
+    except SystemExit as exc:  # argparse: bad arguments exit 2, --help exits 0
+        return int(exc.code or 0)
+    from core.app.replay_cli import ReplayOptions, run_replay
+
+    return run_replay(ReplayOptions(
+        account=args.account, first_day=args.first_day, last_day=args.last_day,
+        configs=tuple(args.config), trades=args.trades, bars=args.bars, orders=args.orders,
+        contracts=args.contracts, report=args.report, slippage=args.slippage, demo=args.demo,
+    ))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sim"]:
         return run_sim(argv[1:])
+    if argv[:1] == ["replay"]:
+        return replay(argv[1:])
     try:
         args = parse_args(argv)
     except SystemExit as exc:  # argparse: bad arguments exit 2, --help exits 0
@@ -137,4 +174,9 @@ def run_tray_app(config: object, config_path: Path | None, *, demo: bool) -> int
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    # The "What if…" window replays in a spawned worker process; in the bundle that worker is
+    # this executable again, and this call is what turns it into the worker.
+    multiprocessing.freeze_support()
     sys.exit(main())

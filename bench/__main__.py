@@ -10,6 +10,7 @@ from bench import (
     engine_bench,
     gateway_bench,
     gui_bench,
+    replay_bench,
     resilience_bench,
 )
 
@@ -61,7 +62,16 @@ def main() -> None:
     parser.add_argument(
         "--only-resilience", action="store_true", help="run the resilience scenarios alone"
     )
+    parser.add_argument(
+        "--replay-fills", type=int, default=5_000, help="fills in the replayed month"
+    )
+    parser.add_argument(
+        "--only", choices=("replay",), help="run only this benchmark (the others take minutes)"
+    )
     args = parser.parse_args()
+    if args.only == "replay":
+        replay_bench.run(fills=args.replay_fills)
+        return
     sections = {s for s in args.resilience.split(",") if s}
     if args.only_resilience:
         resilience_bench.run(sections, rebuilds=args.rebuilds, fuzz_examples=args.fuzz_examples)
@@ -85,6 +95,8 @@ def main() -> None:
     if sections:
         resilience_bench.run(sections, rebuilds=args.rebuilds, fuzz_examples=args.fuzz_examples)
         print()
+    replay_bench.run(fills=args.replay_fills)
+    print()
     bundle_bench.run()  # builds dist/RiskManager first (~30 s) when it is not there
 
 

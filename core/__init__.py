@@ -7,6 +7,7 @@
 - ``gateway``     the ProjectX client: REST and the SignalR hubs
 - ``engine``      decides: the engine, the lockout gate, its guards, the notices, ``rules/``
 - ``enforcement`` acts: executes the engine's commands over REST and reconciles after reconnects
+- ``replay``      past fills through the same engine on a replayed clock, and the report
 - ``app``         runs it all: the service, headless mode, snapshots for the GUI, config changes
 - ``sim``         the embedded simulated gateway, standing beside the client like a real server
 

@@ -25,8 +25,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "gateway": frozenset({"domain", "config", "modules"}),
     "engine": frozenset({"domain", "config", "modules", "persistence"}),
     "enforcement": frozenset({"domain", "config", "modules", "persistence", "gateway", "engine"}),
+    "replay": frozenset({"domain", "config", "modules", "persistence", "gateway", "engine"}),
     "app": frozenset(
-        {"domain", "config", "modules", "persistence", "gateway", "engine", "enforcement", "sim"}
+        {"domain", "config", "modules", "persistence", "gateway", "engine", "enforcement", "sim",
+         "replay"}
     ),
 }
 QT = frozenset({"PySide6", "qasync", "shiboken6"})

@@ -32,6 +32,8 @@ Handler = Callable[[Body, str], Awaitable[Payload]]
 PUBLIC = {"auth/loginkey", "auth/loginapp", "status/ping"}
 _JSON_TYPES = ("application/json", "text/json", "application/*+json")
 
+BarSource = Callable[[str, datetime, datetime, int], list[dict[str, Any]] | None]
+
 
 def envelope(success: bool = True, code: int = 0, message: str | None = None,
              **payload: Any) -> Payload:
@@ -81,6 +83,9 @@ class RestApi:
         self.credentials = credentials
         self.seed = seed
         self.requests = 0
+        # History/retrieveBars from recorded bars instead of the walk back from the live price
+        # (a replay's month): (contract id, start, end, limit) → bars newest first, or None.
+        self.bar_source: BarSource | None = None
         self._routes: dict[str, Handler] = {
             "auth/validate": self._validate, "auth/logout": self._logout,
             "account/search": self._accounts,
@@ -287,6 +292,10 @@ class RestApi:
             return envelope(False, 3, None, bars=[])
         if limit < 1:
             return envelope(False, 4, None, bars=[])
+        if self.bar_source is not None:
+            recorded = self.bar_source(contract.id, start, end, limit)
+            if recorded is not None:
+                return envelope(bars=recorded)
         last = (self.market.last_price(contract.id) if contract.id in self.market.contract_ids
                 else self.exchange.quote(contract.id).last)
         bars = retrieve_bars(contract, last, start=start, end=end, unit=unit,
