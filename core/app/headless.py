@@ -50,11 +50,13 @@ def configure_logging(secrets: list[str | CurrentToken]) -> None:
 
 async def start_demo_gateway(config: AppConfig) -> tuple[SimulatedGateway, AppConfig, Credentials]:
     """The embedded simulated gateway on 127.0.0.1 with a scripted trader and a moving market."""
-    from core.sim.server import DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
+    from core.sim.server import DEMO_API_KEY, DEMO_COMBINE_ID, DEMO_USERNAME, SimulatedGateway
 
     gateway = SimulatedGateway()
     await gateway.start()
     gateway.start_demo_trader()
+    # The Combine near its floor gets a trader too: the Topstep guard flattens and locks it.
+    gateway.start_demo_trader(DEMO_COMBINE_ID, seed=1)
     demo_config = config.model_copy(
         update={
             "gateway": config.gateway.model_copy(

@@ -32,10 +32,15 @@ DEMO_API_KEY = "demo-api-key"
 DEMO_ACCOUNT_ID = 13_370_001
 
 
+DEMO_COMBINE_ID = 13_370_002
+
+
 def demo_accounts() -> list[SimAccount]:
     return [
         SimAccount(DEMO_ACCOUNT_ID, "PRAC-V2-DEMO-13370001", 50_000.0),
-        SimAccount(13_370_002, "50KTC-V2-DEMO-13370002", 50_000.0),
+        # A 50K Trading Combine that has lost $1,500: $500 above its Maximum Loss Limit
+        # floor (48,000), so the demo shows the Topstep account guard at work.
+        SimAccount(DEMO_COMBINE_ID, "50KTC-V2-DEMO-13370002", 48_500.0),
     ]
 
 
