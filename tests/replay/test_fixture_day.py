@@ -85,13 +85,13 @@ def test_a_tight_loss_limit_stops_wednesday_early() -> None:
 def test_with_the_order_history_the_bracket_stops_cover_every_entry() -> None:
     report = replay({"no_stop_loss_grace": {"grace_seconds": 5}}, orders=ORDERS)
     assert report.candidates[0].breaches == 0
-    assert "Stop-loss grace period" not in " ".join(report.candidates[0].not_replayed)
+    assert "Require a stop-loss" not in " ".join(report.candidates[0].not_replayed)
 
 
 def test_without_order_history_the_stop_rule_is_not_replayed_and_the_report_says_so() -> None:
     report = replay({"no_stop_loss_grace": {"grace_seconds": 5}})
-    assert report.candidates[0].not_replayed == ("Stop-loss grace period",)
-    assert any("Stop-loss grace period (no order history" in a for a in report.assumptions)
+    assert report.candidates[0].not_replayed == ("Require a stop-loss",)
+    assert any("Require a stop-loss (no order history" in a for a in report.assumptions)
     assert report.candidates[0].breaches == 0
 
 

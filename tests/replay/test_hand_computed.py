@@ -164,7 +164,7 @@ def test_the_report_states_its_assumptions(report: ReplayReport) -> None:
     text = "\n".join(report.assumptions)
     assert "1 tick of slippage" in text and "next one-minute bar" in text
     assert "prevented" in text
-    assert "Trading permission" not in text  # not enabled: nothing left out to say
+    assert "Lost trading permission" not in text  # not enabled: nothing left out to say
     assert all(not row.missing for row in report.days)  # every day had its bars
 
 
