@@ -107,11 +107,11 @@ class AccountScope(QObject):
         button = QPushButton("Use the shared value")
         button.setObjectName(f"shared:{editor.key}")
         button.clicked.connect(lambda _checked=False, key=editor.key: use_shared(key))
+        label.setWordWrap(True)  # a narrow window wraps it rather than scrolling sideways
         row = QHBoxLayout(marker)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(label)
+        row.addWidget(label, 1)
         row.addWidget(button)
-        row.addStretch(1)
         layout = editor.row.layout()
         assert isinstance(layout, QVBoxLayout)
         layout.insertWidget(1, marker)  # under the field, above its help

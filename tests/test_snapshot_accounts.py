@@ -141,3 +141,26 @@ def test_an_open_loss_ladder_reads_the_accounts_positions() -> None:
     engine.handle(quote(MNQ, last=19_960.0))  # −$160 of $300
     [step] = take_snapshot(engine, ACCOUNT, status="protected").ladder
     assert (step.name, step.step, step.used) == ("Open loss limit", "warned", "53% used")
+
+
+def test_since_the_lock_counts_entries_made_while_locked_not_the_exit_that_locked() -> None:
+    cfg = parse_config({"rules": {"cooldown_after_loss": {
+        "enabled": True, "tiers": [{"loss": 100, "seconds": 900}]}}})
+    engine, clock, _ = make_engine(cfg)
+    engine.handle(trade(None, fees="0.50", at=clock.now() - timedelta(minutes=5), size=1))
+    engine.handle(trade("-150", fees="0.50", at=clock.now(), side=0))  # this exit sets it
+    since = take_snapshot(engine, ACCOUNT, status="protected").since_lock
+    assert since is not None and (since.net, since.entries) == (D("0"), 0)
+    clock.advance(10)
+    engine.handle(trade(None, fees="0.50", at=clock.now()))  # trying again during the cooldown
+    clock.advance(1)
+    engine.handle(trade("-20", fees="0.50", at=clock.now(), side=0))  # closed again
+    since = take_snapshot(engine, ACCOUNT, status="protected").since_lock
+    assert since is not None and (since.net, since.entries) == (D("-21.00"), 1)
+
+
+def test_a_limit_reached_is_no_longer_a_warning_step_but_the_limit() -> None:
+    engine, clock, _ = ladder_engine(0)
+    engine.handle(trade("-506.58", fees="0", at=clock.now()))
+    [step] = take_snapshot(engine, ACCOUNT, status="protected").ladder
+    assert (step.text, step.used) == ("at the limit: its own rule acts", "101% used")

@@ -164,9 +164,20 @@ def _since_lock(
     lock = engine.lockouts.hard_lock(account_id, now) or engine.lockouts.cooldown(account_id, now)
     if lock is None:
         return None
-    later = [t for t in trades if t.created_at >= lock.locked_at]
-    entries = sum(1 for t in later if t.is_opening)
-    net = sum((t.net_pnl for t in later), Decimal(0))
+    # Only what the trader did while locked: entries made since, and the exits of what those
+    # entries opened. The exit that set a cooldown (or a position held from before the lock,
+    # closed later) is not a cost of trying again.
+    entered: set[str] = set()
+    entries, net = 0, Decimal(0)
+    for t in trades:
+        if t.created_at < lock.locked_at or t.voided:
+            continue
+        if t.is_opening:
+            entries += 1
+            entered.add(t.contract_id)
+            net += t.net_pnl
+        elif t.contract_id in entered:
+            net += t.net_pnl
     return SinceLock(net, entries)
 
 

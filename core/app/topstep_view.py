@@ -153,7 +153,9 @@ def ladder_views(ctx: RuleContext, rules: RulesConfig) -> tuple[LadderView, ...]
 
 
 def _ladder_view(step: Step) -> LadderView:
-    if step.step == "restricted":
+    if step.limit != "max_loss_guard" and step.used >= 1 - 1e-9:
+        text = "at the limit: its own rule acts"  # past every step: the limit itself
+    elif step.step == "restricted":
         contracts = f"{step.max_contracts} contract{'s' if step.max_contracts != 1 else ''}"
         text = f"restricted: at most {contracts}"
         if step.cooldown_seconds:
