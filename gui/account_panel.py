@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.app.protection import account_state, headline, since_lock_text
-from core.app.snapshot import AccountSnapshot, LimitUsage, LockView
+from core.app.snapshot import AccountSnapshot, LadderView, LimitUsage, LockView
 from core.app.words import rule_name
 from gui.pnl_chart import AMBER, LimitBar, PnlChart, level_colour
 from gui.rows import (
@@ -32,6 +32,7 @@ from gui.rows import (
     position_row,
 )
 from gui.tables import GREY, DataTable, pnl_colour
+from gui.topstep_panel import TopstepPanel
 from gui.tray import signed_money
 
 
@@ -100,6 +101,13 @@ class AccountPanel(QWidget):
         limits_layout = QVBoxLayout(limits_box)
         limits_layout.addLayout(self._limits_grid)
         limits_layout.addWidget(self.no_limits_label)
+        # The warning ladder's step per money limit: normal, warned, restricted.
+        self.ladder_label = _wrapping()
+        self.ladder_label.setObjectName("ladder")
+        limits_layout.addWidget(self.ladder_label)
+        # The Topstep account guard: the distance to the MLL is the tab's largest number.
+        self.topstep = TopstepPanel(zone)
+        self.topstep.hide()
 
         # Remaining before Reason: the countdown is what a locked trader looks for first.
         self.locks = DataTable(["Rule", "Lock", "Remaining", "Until", "Reason"], {2})
@@ -141,6 +149,7 @@ class AccountPanel(QWidget):
         for label in (self.status_label, self.failing_label, self.since_lock_label,
                       self.waiting_label):
             layout.addWidget(label)
+        layout.addWidget(self.topstep)
         layout.addLayout(body, 1)
 
     @property
@@ -166,7 +175,11 @@ class AccountPanel(QWidget):
             self.open_label, f"Open P&L: {open_text}", pnl_colour(snapshot.open_pnl), bold=True
         )
         self._render_state(snapshot, now)
+        if snapshot.topstep is not None:
+            self.topstep.show_view(snapshot.topstep, now)
+        self.topstep.setVisible(snapshot.topstep is not None)
         self._render_limits(snapshot.limits)
+        self._render_ladder(snapshot.ladder)
         self._locks = snapshot.locks
         self.locks.fill([lock_row(lock, now, self._zone) for lock in snapshot.locks])
         self.locks.setVisible(bool(snapshot.locks))
@@ -201,7 +214,16 @@ class AccountPanel(QWidget):
             waiting = "Waiting for the next reset (loosened):\n" + "\n".join(snapshot.waiting)
         _set_label(self.waiting_label, waiting, AMBER)
 
+    def _render_ladder(self, ladder: Sequence[LadderView]) -> None:
+        lines = [f"{step.name}: {step.text} ({step.used})" for step in ladder]
+        restricted = any(step.step == "restricted" for step in ladder)
+        warned = any(step.step != "normal" for step in ladder)
+        colour = "#a01c1c" if restricted else AMBER if warned else None
+        _set_label(self.ladder_label, ("Warning ladder: " + "; ".join(lines)) if lines else "",
+                   colour)
+
     def tick(self, now: datetime) -> None:
+        self.topstep.tick(now)
         for row, lock in enumerate(self._locks):
             self.locks.set_text(row, 2, lock_row(lock, now, self._zone)[1][2][0])
         if self._shown is not None:

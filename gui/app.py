@@ -2,8 +2,8 @@
 
 It renders; it never decides. Snapshots are taken on the loop's thread (qasync makes it the
 Qt thread) a few times a second and handed to the tray and the dashboard. Every action the
-trader can take (Settings, History, Lock me out now, About, Quit) is in the tray menu and on
-the dashboard's toolbar alike, so a desktop without a tray loses nothing.
+trader can take (Settings, History, Lock me out now, What if…, About, Quit) is in the tray
+menu and on the dashboard's toolbar alike, so a desktop without a tray loses nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from core.app.admin_password import AdminPassword
+from core.app.consistency import read_day_nets
 from core.app.enforcement_watch import EnforcementWatch, todo_words
 from core.app.history_reader import HistoryRow, read_history
 from core.app.protection import any_hard_lock, lock_text, quit_risks
@@ -68,6 +70,7 @@ class TrayApp(QObject):
         quit_requested: asyncio.Event,
         admin: AdminPassword | None = None,
         open_settings: Callable[[], None] | None = None,
+        open_what_if: Callable[[], object] | None = None,
         snapshot_ms: int = 250,
         history_dir: Path | None = None,
         show_dashboard: bool = False,
@@ -79,6 +82,7 @@ class TrayApp(QObject):
         self._quit_requested = quit_requested
         self._admin = admin
         self._open_settings = open_settings
+        self._open_what_if = open_what_if
         self._monotonic = monotonic
         self._history_dir = history_dir
         self.zone = ZoneInfo(service.config.general.timezone)
@@ -94,6 +98,12 @@ class TrayApp(QObject):
                                  todo=_weak(self._todo), monotonic=monotonic,
                                  on_open_dashboard=self.dashboard.show_and_raise)
         self._waiting = WaitingCache()
+        # Each account's net P&L per trading day from the state file (the consistency share),
+        # read off the loop at start, for a new account and after each daily reset.
+        self._day_nets: dict[int, dict[date, Decimal]] = {}
+        self._nets_read_for: set[int] = set()
+        self._reading_nets = False
+        self.bridge.dailyReset.connect(_weak(self._day_ended))
         self._last_marks: dict[str, float] = {}
         self._started_at = service.clock.now()
         self._restored_told = False
@@ -105,6 +115,7 @@ class TrayApp(QObject):
             source.settingsRequested.connect(self._settings)
             source.historyRequested.connect(self.show_history)
             source.lockOutRequested.connect(self.request_lock_out)
+            source.whatIfRequested.connect(self._what_if)
             source.aboutRequested.connect(self.show_about)
             source.quitRequested.connect(self.request_quit)
         self.tray.dashboardRequested.connect(self.dashboard.show_and_raise)
@@ -139,9 +150,36 @@ class TrayApp(QObject):
                 failing=self.watch.failing(account_id),
                 last_marks=self._last_marks,
                 waiting=waiting,
+                day_nets=self._day_nets.get(account_id),
             )
             for account_id, status in sorted(service.status.items())
         ]
+
+    def _day_ended(self, _notice: object = None) -> None:
+        self._nets_read_for.clear()  # yesterday's final P&L is in the file now: read it again
+
+    def _read_day_nets(self) -> None:
+        """Start reading the days' P&L off the loop when an account has not been read yet."""
+        accounts = set(self.service.status)
+        folder = self._history_dir or getattr(self.service, "data_dir", None)
+        if self._reading_nets or folder is None or not accounts - self._nets_read_for:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a test driving the app by hand): the share says it is not known
+        self._reading_nets = True
+        wanted = sorted(accounts)
+        future = loop.run_in_executor(None, read_day_nets, Path(folder), wanted)
+
+        def done(task: asyncio.Future[dict[int, dict[date, Decimal]]]) -> None:
+            self._reading_nets = False
+            if task.cancelled() or task.exception() is not None:
+                return
+            self._day_nets.update(task.result())
+            self._nets_read_for.update(wanted)
+
+        future.add_done_callback(done)
 
     def _remember_marks(self, engine: Any) -> None:
         """The last live price of each held contract: shown as stale (never acted on) once
@@ -166,6 +204,7 @@ class TrayApp(QObject):
             return
         self.tray.update(snapshots, self.demo)
         self.dashboard.set_snapshots(snapshots, self.demo)
+        self._read_day_nets()
         if not self._restored_told and self._engine() is not None:
             self._restored_told = True
             self._announce_restored()
@@ -194,6 +233,10 @@ class TrayApp(QObject):
     def _settings(self) -> None:
         if self._open_settings is not None:
             self._open_settings()
+
+    def _what_if(self) -> None:
+        if self._open_what_if is not None:
+            self._open_what_if()
 
     def show_about(self) -> None:
         if self._about is None:

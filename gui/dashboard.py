@@ -9,9 +9,9 @@ updated cell by cell so a selected row and the scroll position survive updates. 
 are recomputed every second from each lock's ``until`` and the injected clock, never from the
 snapshot's ``remaining_seconds``, which is stale as soon as the snapshot is taken.
 
-The toolbar carries everything the tray menu does (Settings, Lock me out now, History, About,
-Quit): on a desktop without a tray this window is the app's only face, so closing it then
-minimises it instead of making the running app invisible.
+The toolbar carries everything the tray menu does (Settings, History, Lock me out now,
+What if…, About, Quit): on a desktop without a tray this window is the app's only face, so
+closing it then minimises it instead of making the running app invisible.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class DashboardWindow(QMainWindow):
     settingsRequested = Signal()
     lockOutRequested = Signal()
     historyRequested = Signal()
+    whatIfRequested = Signal()
     aboutRequested = Signal()
     quitRequested = Signal()
 
@@ -91,6 +92,9 @@ class DashboardWindow(QMainWindow):
         self.lock_out_action.setToolTip(
             "Close everything and lock every account until the next daily reset. Nobody can "
             "undo it.")
+        self.what_if_action = self._action(toolbar, "What if…", self.whatIfRequested.emit)
+        self.what_if_action.setToolTip(
+            "Replay your past trading through your rules: what would they have done?")
         self.about_action = self._action(toolbar, "About", self.aboutRequested.emit)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)

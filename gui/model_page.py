@@ -104,7 +104,7 @@ class ModelPage(QScrollArea):
         self.heading_label = text_label(heading or "")
         # Errors that name the whole table (a window whose start equals its end) go here.
         self.error_label = text_label("", ERROR_STYLE)
-        form = QFormLayout()
+        form = self.form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.editors: dict[str, FieldEditor] = {}
         self.labels: dict[str, QLabel] = {}

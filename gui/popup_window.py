@@ -27,7 +27,7 @@ class Shown:
 
     kind: str  # lock, unlock, cooldown, cooldown_end, symbol_lock, symbol_unlock, loss_warning,
     #            enforcement, enforcement_failed, enforcement_resolved, connection_lost,
-    #            connection_restored, restored
+    #            connection_restored, restored, limit_warning, day_summary
     title: str
     body: str
     level: str  # info, warning, critical

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from core.app.day_summary import DaySummary
 from core.app.enforcement_watch import CommandKey, command_key
 from core.app.snapshot import EnforcementView
 from core.app.words import (
@@ -41,6 +42,7 @@ from core.engine.notices import (
     EnforcementFailed,
     EnforcementRecovered,
     HubStatusChanged,
+    LimitWarning,
     LockCleared,
     LockSet,
     LossWarning,
@@ -51,6 +53,7 @@ from core.modules.lockouts import LockKind
 from gui.bridge import CoreBridge
 from gui.popup_queue import MAX_LINES, BalloonQueue
 from gui.popup_window import CRITICAL, INFO, WARNING, PopupWindow, Shown
+from gui.popup_words import day_summary_popup, limit_warning_popup
 
 _HUB_WORDS = {"user": "account updates", "market": "market data"}
 _QUIET_ACTIONS = {"modify_stop", "place_stop"}  # trade management moves stops all day long
@@ -177,6 +180,12 @@ class Notifier(QObject):
                        f"{self._account(notice.account_id)}: {money(notice.net)} realized today; "
                        f"at {money(-notice.limit)} you are locked out until the reset.",
                        WARNING, notice.account_id)
+        elif isinstance(notice, LimitWarning):
+            self._show(*limit_warning_popup(notice, self._account(notice.account_id)),
+                       notice.account_id)
+        elif isinstance(notice, DaySummary) and not notice.quiet:  # a day without trading: no news
+            self._show(*day_summary_popup(notice, self._account(notice.account_id), self.zone),
+                       notice.account_id)
         elif isinstance(notice, EnforcementFailed):
             self._enforcement_failed(notice)
         elif isinstance(notice, EnforcementDone | EnforcementRecovered):

@@ -21,6 +21,7 @@ from pathlib import Path
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from core.app.admin_password import AdminPassword
+from core.app.alerts import KeyringOrFileSecretStore, MemorySecretStore, SecretStore, start_alerts
 from core.app.config_manager import ConfigManager
 from core.app.credentials import (
     Credentials,
@@ -42,6 +43,8 @@ from gui.executor import QThreadPoolExecutor
 from gui.first_limits import limits_of
 from gui.first_run import FirstRunWindow, limits_saver, username_saver
 from gui.settings import SettingsWindow
+from gui.settings_alerts import AlertsAccess
+from gui.what_if import WhatIf
 
 log = logging.getLogger("riskmanager")
 
@@ -170,11 +173,19 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
         config, credentials, data_dir=data_dir, db_executor=executor, config_manager=manager
     )
     secrets.append(CurrentToken(service))
+    # The demo keeps alert secrets in memory: trying the Alerts page must not touch your keyring.
+    secret_store: SecretStore = MemorySecretStore() if demo else KeyringOrFileSecretStore()
+    alerts = start_alerts(service, secret_store)
+    what_if = WhatIf(lambda: manager.config, demo=demo, credentials=None if demo else credentials)
     settings: list[SettingsWindow] = []
+
+    def accounts() -> dict[int, str]:
+        return {a: service.names.get(a, "") for a in sorted(service.status)}
 
     def open_settings() -> None:
         if not settings:
-            settings.append(SettingsWindow(manager))
+            access = AlertsAccess(alerts.dispatcher, secret_store)
+            settings.append(SettingsWindow(manager, accounts=accounts, alerts=access))
         settings[0].show()
         settings[0].raise_()
 
@@ -187,6 +198,7 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
         quit_requested=quit_requested,
         admin=AdminPassword.beside(config_path),
         open_settings=open_settings,
+        open_what_if=what_if.open,
         history_dir=history_dir,
         # A newcomer (the demo, or right after setup) sees the dashboard, not just an icon.
         show_dashboard=demo or first_setup,
@@ -207,10 +219,12 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
         code = 1
     finally:
         ui.close()
+        what_if.close()
         instance.close()
         for window in settings:
             window.hide()
         await service.stop()
+        await alerts.stop()
         notices.close()
         history.close()
         executor.shutdown(wait=True)

@@ -1,4 +1,6 @@
-"""The settings window: every rule, General and Gateway, rendered from the pydantic models.
+"""The settings window: every rule, General, Gateway, the Topstep account and Alerts, rendered
+from the pydantic models, with an account picker on top of the shared rules
+(:mod:`gui.settings_scope`).
 
 Each edit validates the whole candidate config, so a mistake is shown next to the field it names
 and OK stays off until it is fixed. Applying hands the config to :class:`ConfigManager`, which
@@ -12,7 +14,7 @@ a nested event loop would stall the qasync loop that enforces the rules (librari
 from __future__ import annotations
 
 import copy
-import re
+from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +23,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QCloseEvent, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QStackedWidget,
@@ -37,6 +40,7 @@ from core.config.rules import RulesConfig
 from gui.admin_password_page import ADMIN_PAGE, AdminPasswordPage, password_field
 from gui.autostart_setting import AutostartSetting
 from gui.model_page import ModelPage
+from gui.settings_alerts import AlertsAccess, AlertsPage
 from gui.settings_fields import (
     ERROR_STYLE,
     EditorError,
@@ -47,33 +51,12 @@ from gui.settings_fields import (
 )
 from gui.settings_fields import show_value as show
 from gui.settings_fields import text_label as label
+from gui.settings_keys import KeyWords, doc, put, reason
+from gui.settings_scope import AccountScope
+from gui.settings_topstep import TopstepPage
 
 WARNING_MARK = "⚠ "
 GREY_TEXT = "#8a8f98"
-
-
-def _doc(model: type[BaseModel]) -> str | None:
-    """The model's first doc line, without the internal rule id ("RULE-003: ...")."""
-    if not model.__doc__:
-        return None
-    line = model.__doc__.strip().splitlines()[0]
-    line = re.sub(r"^RULE-\d+:\s*", "", line)
-    return line[:1].upper() + line[1:]
-
-
-def _put(data: dict[str, Any], key: str, value: Any) -> None:
-    *parents, last = key.split(".")
-    for part in parents:
-        data = data.setdefault(part, {})
-    data[last] = value
-
-
-def _reason(err: Any) -> str:
-    message = str(err["msg"])
-    if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
-    return {"missing": "a value is needed", "extra_forbidden": "unknown key"}.get(
-        str(err["type"]), message)
 
 
 class SettingsWindow(QWidget):
@@ -83,12 +66,17 @@ class SettingsWindow(QWidget):
     closed = Signal()
 
     def __init__(self, manager: ConfigManager, parent: QWidget | None = None,
-                 autostart: Backend | None = None) -> None:
+                 autostart: Backend | None = None, *,
+                 accounts: Callable[[], Mapping[int, str]] | None = None,
+                 alerts: AlertsAccess | None = None) -> None:
         super().__init__(parent)
         self.manager = manager
         self.setWindowTitle("Risk Manager — Settings")
-        self.pages: dict[str, ModelPage] = {}
+        self.pages: dict[str, Any] = {}  # ModelPage-like: key, title, editors, show_error
+        self.scope = AccountScope(accounts)
+        self.scope.picked.connect(self._scope_picked)
         self.editors: dict[str, FieldEditor] = {}
+        self.keys = KeyWords(self.editors, self.pages, self.scope)
         self.candidate: AppConfig | None = None
         self.problems: dict[str, str] = {}  # owner key (editor, page or "") → message
         self._shown: AppConfig = manager.editable()
@@ -97,17 +85,21 @@ class SettingsWindow(QWidget):
         self.page_list, self.stack = QListWidget(), QStackedWidget()
         self.page_list.setMaximumWidth(260)
         self.page_list.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self._add_page(ModelPage("general", "General", GeneralConfig, _doc(GeneralConfig)))
+        self._add_page(ModelPage("general", "General", GeneralConfig, doc(GeneralConfig)))
         # Not a config key: applies at once (gui/autostart_setting.py). Above the page's stretch.
         self.autostart = AutostartSetting(autostart)
         general_body = self.pages["general"].widget().layout()
         assert isinstance(general_body, QVBoxLayout)
         general_body.insertWidget(general_body.count() - 1, self.autostart)
-        self._add_page(ModelPage("gateway", "Gateway", GatewayConfig, _doc(GatewayConfig)))
+        self._add_page(ModelPage("gateway", "Gateway", GatewayConfig, doc(GatewayConfig)))
         for table, info in RulesConfig.model_fields.items():
             model = info.annotation
             assert isinstance(model, type) and issubclass(model, BaseModel)
-            self._add_page(ModelPage(f"rules.{table}", table_name(table), model, _doc(model)))
+            self._add_page(ModelPage(f"rules.{table}", table_name(table), model, doc(model)))
+        self.topstep_page = TopstepPage(accounts)
+        self._add_page(self.topstep_page)
+        self.alerts_page = AlertsPage(alerts, self.validate)
+        self._add_page(self.alerts_page)
         self.admin_page = AdminPasswordPage(manager.admin)
         self.page_list.addItem(self.admin_page.title)
         self.stack.addWidget(self.admin_page)
@@ -135,6 +127,9 @@ class SettingsWindow(QWidget):
         self.ok_button.setDefault(True)
         body = boxed(QHBoxLayout(), self.page_list)
         body.addWidget(self.stack, 1)
+        self.scope_note = label(self.scope.note(), "color: palette(placeholder-text);")
+        picker = boxed(QHBoxLayout(), QLabel("Settings for:"), self.scope.combo, self.scope_note)
+        picker.setStretch(2, 1)
         pending = boxed(QHBoxLayout(), self.discard_button)
         pending.insertWidget(0, self.pending_label, 1)
         layout = boxed(QVBoxLayout(self), self.problem_label, self.result_label,
@@ -142,16 +137,19 @@ class SettingsWindow(QWidget):
                       boxed(QHBoxLayout(), 1, self.ok_button, self.apply_button,
                            self.cancel_button))
         layout.insertLayout(0, body, 1)
+        layout.insertLayout(0, picker)
         self.resize(860, 600)
         self.load(self._shown)
 
     # --- pages and editors --------------------------------------------------------------------
 
-    def _add_page(self, page: ModelPage) -> None:
+    def _add_page(self, page: Any) -> None:
         self.pages[page.key] = page
         self.editors.update(page.editors)
         for editor in page.editors.values():
-            editor.changed.connect(self._on_edit)
+            self.keys.page_of[editor.key] = page
+            editor.changed.connect(lambda key=editor.key: self._edited(key))
+            self.scope.attach(editor, self.use_shared)
         self.page_list.addItem(page.title)
         self.stack.addWidget(page)
 
@@ -163,17 +161,53 @@ class SettingsWindow(QWidget):
         """Fill every editor from ``config`` (the config in force, or what waits for the reset)."""
         self._shown = config
         self._base = config.model_dump(mode="json")
+        self.scope.refresh(self._base.get("accounts", {}))
+        self._load_editors()
+
+    def _load_editors(self) -> None:
+        """The working copy into the editors, as the account picker says (shared or one's own)."""
+        self.scope.load(self._base)
         self._loading = True  # one validation at the end, not one per editor
         try:
             for key, editor in self.editors.items():
-                node: Any = self._base
-                for part in key.split("."):
-                    node = node.get(part) if isinstance(node, dict) else None
+                handled, node = self.scope.value(self._base, key)
+                if not handled:
+                    node = self._base
+                    for part in key.split("."):
+                        node = node.get(part) if isinstance(node, dict) else None
                 editor.set_value(node)
         finally:
             self._loading = False
+        self.scope.show_markers(self._base)
+        self.topstep_page.set_account(self.scope.account_id)
+        set_text(self.scope_note, self.scope.note())
         self._show_pending()
         self.validate()
+
+    def _scope_picked(self) -> None:
+        """Another account picked: keep what was edited in the working copy, then show it."""
+        self._base = self._collect()[0]
+        self._load_editors()
+
+    def _edited(self, key: str) -> None:
+        if self._loading:
+            return
+        if self.scope.account_id is not None and key.startswith("rules."):
+            self.scope.overridden.add(key)  # edited for this account: its own value now
+            self.scope.show_markers(self._base)
+        self._on_edit()
+
+    def use_shared(self, key: str) -> None:
+        """The picked account follows the shared value of ``key`` again."""
+        self.scope.overridden.discard(key)
+        _, table, name = key.split(".")
+        self._loading = True
+        try:
+            self.editors[key].set_value(self._base.get("rules", {}).get(table, {}).get(name))
+        finally:
+            self._loading = False
+        self.scope.show_markers(self._base)
+        self._on_edit()
 
     def _on_edit(self) -> None:
         if self._loading:
@@ -189,19 +223,13 @@ class SettingsWindow(QWidget):
 
     def validate(self) -> AppConfig | None:
         """Check the whole candidate; show each problem beside the field it names."""
-        problems: dict[str, str] = {}
-        data = copy.deepcopy(self._base)
-        for key, editor in self.editors.items():
-            try:
-                _put(data, key, editor.value())
-            except EditorError as exc:  # keep the shown value there, so other checks still run
-                problems[key] = f"{editor.title}: {exc}"
+        data, problems = self._collect()
         candidate: AppConfig | None = None
         try:
             candidate = AppConfig.model_validate(data)
         except ValidationError as exc:
             for err in exc.errors():
-                owner, text = self._describe(tuple(err["loc"]), _reason(err))
+                owner, text = self.keys.describe(tuple(err["loc"]), reason(err))
                 problems.setdefault(owner, text)
         self.candidate = None if problems else candidate
         self.problems = problems
@@ -220,46 +248,36 @@ class SettingsWindow(QWidget):
         self.apply_button.setEnabled(self.candidate is not None and self.candidate != self._shown)
         return self.candidate
 
+    def _collect(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The working copy with every editor's value put where the picker says."""
+        problems: dict[str, str] = {}
+        data = copy.deepcopy(self._base)
+        for key, editor in self.editors.items():
+            try:
+                value = editor.value()
+            except EditorError as exc:  # keep the shown value there, so other checks still run
+                problems[key] = f"{editor.title}: {exc}"
+                continue
+            if not self.scope.put(data, key, value):
+                put(data, key, value)
+        self.scope.finish(data)
+        return data, problems
+
     def _switch_text(self, key: str) -> str:
         """A rule page's on/off state, as the list shows it: "Daily loss limit — on"."""
         editor = self.editors.get(f"{key}.enabled")
         if editor is None:
             return ""
-        return f"  —  {'on' if editor.value() else 'off'}"
+        own = " · own" if key.startswith("rules.") and key[6:] in self.scope.own_tables() else ""
+        return f"  —  {'on' if editor.value() else 'off'}{own}"
 
     def _grey_if_off(self, item: QListWidgetItem, key: str) -> None:
         editor = self.editors.get(f"{key}.enabled")
         off = editor is not None and not editor.value()
         item.setForeground(QBrush(QColor(GREY_TEXT)) if off else QBrush())
 
-    def _owner(self, key: str) -> tuple[str, list[str]]:
-        """The editor (else page) a dotted key belongs to, and the rest of the key below it."""
-        parts = key.split(".")
-        for cut in range(len(parts), 0, -1):
-            head = ".".join(parts[:cut])
-            if head in self.editors or head in self.pages:
-                return head, parts[cut:]
-        return "", parts
-
-    def _describe(self, loc: tuple[Any, ...], reason: str) -> tuple[str, str]:
-        owner, _ = self._owner(".".join(str(p) for p in loc))
-        depth = len(owner.split(".")) if owner else 0
-        sub = list(loc[depth:])
-        if owner in self.editors:
-            editor = self.editors[owner]
-            where = editor.where(sub)
-            return owner, ": ".join(part for part in (editor.title, where, reason) if part)
-        if owner in self.pages:
-            return owner, f"{self.pages[owner].title}: {reason}"
-        return owner, f"{'.'.join(str(p) for p in loc)}: {reason}"
-
     def label_for(self, key: str) -> str:
-        """A changed key as the trader reads it: "Daily realized loss › Loss limit ($)"."""
-        owner, rest = self._owner(key)
-        if owner in self.editors:
-            page = self.pages[owner.rsplit(".", 1)[0]]
-            return " › ".join([page.title, self.editors[owner].title, *rest])
-        return key
+        return self.keys.label_for(key)
 
     # --- applying -----------------------------------------------------------------------------
 
@@ -373,6 +391,7 @@ class SettingsWindow(QWidget):
             set_text(self.result_label, None)
             self.admin_page.refresh()
             self.autostart.refresh()
+            self.alerts_page.refresh()
             self.load(self.manager.editable())
         super().showEvent(event)
 

@@ -24,6 +24,7 @@ from core.app.protection import (
     PROTECTED_STATUS,
     TITLES,
     account_state,
+    closest_to_mll,
     headline,
     overall_headline,
     overall_state,
@@ -67,6 +68,10 @@ def tooltip_text(
     if not snapshots:
         return f"{title}\nConnecting: not protected yet"
     lines = [f"{title}: {TITLES[overall_state(snapshots)]}"]
+    # Second, so that it survives Windows cutting the tooltip: what ends a Topstep account.
+    mll = closest_to_mll(snapshots)
+    if mll is not None:
+        lines.append(mll)
     lines += [account_line(s, now, zone) for s in snapshots]
     return "\n".join(lines)
 
@@ -76,6 +81,7 @@ class TrayController(QObject):
     historyRequested = Signal()
     settingsRequested = Signal()
     lockOutRequested = Signal()
+    whatIfRequested = Signal()
     aboutRequested = Signal()
     quitRequested = Signal()
     stateChanged = Signal(str)  # the TrayState value
@@ -106,6 +112,7 @@ class TrayController(QObject):
         self.history_action = self._add("History", self.historyRequested.emit)
         self.settings_action = self._add("Settings…", self.settingsRequested.emit)
         self.lock_out_action = self._add("Lock me out now…", self.lockOutRequested.emit)
+        self.what_if_action = self._add("What if…", self.whatIfRequested.emit)
         self.about_action = self._add("About", self.aboutRequested.emit)
         self._menu.addSeparator()
         self.quit_action = self._add("Quit", self.quitRequested.emit)

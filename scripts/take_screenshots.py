@@ -3,9 +3,10 @@
     python scripts/take_screenshots.py --tray      # a tray host is running (scripts/screenshots.sh)
     python scripts/take_screenshots.py --no-tray   # a desktop without a tray
 
-With a tray it walks through the states a trader meets: the demo trader breaks rules, closes
-then fail (the simulated gateway refuses them), the trader locks themselves out, asks to quit,
-looks at the history, and the gateway goes away. Without a tray it shows the dashboard with
+With a tray it walks through the states a trader meets: the 50K Combine nears its Maximum Loss
+Limit, the demo trader breaks rules, closes then fail (the simulated gateway refuses them), the
+trader locks themselves out, asks to quit, looks at the history, asks "What if…", and the
+gateway goes away; the settings are shown with an account picked and on the Alerts page. Without a tray it shows the dashboard with
 its own toolbar and the notice window that stands in for tray balloons. Each scene is saved
 under docs/screenshots/; whole-screen shots show the tray icon and its menu.
 """
@@ -30,6 +31,7 @@ from PySide6.QtCore import QPoint  # noqa: E402
 from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+from core.app.alerts import MemorySecretStore, start_alerts  # noqa: E402
 from core.app.config_manager import ConfigManager  # noqa: E402
 from core.app.headless import configure_logging, start_demo_gateway  # noqa: E402
 from core.app.history import FILE_NAME as HISTORY_FILE  # noqa: E402
@@ -42,8 +44,11 @@ from gui.first_limits import limits_of  # noqa: E402
 from gui.first_run import KEY_FILE, LIMITS, FirstRunWindow  # noqa: E402
 from gui.runner import name_the_app  # noqa: E402
 from gui.settings import SettingsWindow  # noqa: E402
+from gui.settings_alerts import AlertsAccess  # noqa: E402
+from gui.what_if import WhatIf  # noqa: E402
 
 OUT = REPO / "docs" / "screenshots"
+QUIET_ACCOUNT = 13_370_003
 CLOSES = ("Position/closeContract", "Position/partialCloseContract")
 
 
@@ -81,6 +86,8 @@ async def demo_run(seconds: float, tray: bool) -> None:
     configure_logging([])
     name_the_app()
     gateway, config, credentials = await start_demo_gateway(load_config(DEFAULT_CONFIG_RESOURCE))
+    # A third, quiet account: no scripted trader and no lock, for the connection-loss scene.
+    gateway.exchange.add_account(QUIET_ACCOUNT, f"PRAC-V2-DEMO-{QUIET_ACCOUNT}", 50_000.0)
     work = Path(tempfile.mkdtemp(prefix="riskmanager-shots-"))
     save_config(config, work / "config.toml")
     manager = ConfigManager(work / "config.toml", config=config)
@@ -88,31 +95,39 @@ async def demo_run(seconds: float, tray: bool) -> None:
     history = HistoryRecorder(service.bus, work / HISTORY_FILE, service.clock,
                               config.general.timezone)
     quit_requested = asyncio.Event()
+    alerts = start_alerts(service, MemorySecretStore())
+    what_if = WhatIf(lambda: manager.config, demo=True)
     ui = TrayApp(service, demo=True, quit_requested=quit_requested, history_dir=work,
-                 show_dashboard=True, admin=manager.admin)
+                 show_dashboard=True, admin=manager.admin, open_what_if=what_if.open)
+    access = AlertsAccess(alerts.dispatcher, alerts.dispatcher.store)
     screen = QGuiApplication.primaryScreen().availableGeometry()
     ui.dashboard.resize(min(1180, screen.width() - 40), min(780, screen.height() - 40))
     ui.dashboard.move(10, 10)
     await service.start()
     try:
         if tray:
-            await tray_scenes(ui, service, gateway, manager, seconds)
+            await tray_scenes(ui, service, gateway, manager, access, seconds)
         else:
             await no_tray_scenes(ui, seconds)
     finally:
         ui.close()
+        what_if.close()
         await service.stop()
+        await alerts.stop()
         history.close()
         await gateway.stop()
 
 
 async def tray_scenes(ui: TrayApp, service: RiskService, gateway: object,
-                      manager: ConfigManager, seconds: float) -> None:
+                      manager: ConfigManager, access: AlertsAccess, seconds: float) -> None:
     from core.sim.models import BUY, MARKET
     from core.sim.server import DEMO_ACCOUNT_ID, SimulatedGateway
 
     assert isinstance(gateway, SimulatedGateway)
-    await asyncio.sleep(seconds)
+    started = time.monotonic()
+    await mll_scene(ui, service, seconds)
+    await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
+    ui.dashboard.tabs.setCurrentIndex(0)
     await settle(ui)
     shot(ui.dashboard, "dashboard.png")
 
@@ -124,13 +139,7 @@ async def tray_scenes(ui: TrayApp, service: RiskService, gateway: object,
     screen_shot("tray-menu.png")
     menu.hide()
 
-    settings = SettingsWindow(manager)
-    settings.resize(980, 700)
-    settings.show()
-    settings.show_page("rules.daily_realized_loss")
-    await asyncio.sleep(0.5)
-    shot(settings, "settings.png")
-    settings.hide()
+    await settings_scenes(service, manager, access)
 
     # Closes refused by the gateway: failing enforcement, in red, with what to do by hand.
     for path in CLOSES:
@@ -138,18 +147,20 @@ async def tray_scenes(ui: TrayApp, service: RiskService, gateway: object,
     engine = service.engine
 
     def failing_while_held() -> bool:
-        return ui.watch.any_failing() and bool(engine.mirror.account(DEMO_ACCOUNT_ID).positions)
+        return bool(ui.watch.failing(DEMO_ACCOUNT_ID)) and bool(
+            engine.mirror.account(DEMO_ACCOUNT_ID).positions)
 
     await until(failing_while_held, 120, "a failing enforcement with a position held")
+    ui.dashboard.tabs.setCurrentWidget(ui.dashboard.panel(DEMO_ACCOUNT_ID))
     await settle(ui, 1.5)
     shot(ui.dashboard, "dashboard-failing.png")
     screen_shot("screen-failing.png")
     gateway.clear_faults()
     await until(lambda: not ui.watch.any_failing(), 60, "the enforcement to go through")
 
-    # The gateway goes away with a position open on the other account: not protected, and
+    # The gateway goes away with a position open on the quiet account: not protected, and
     # its price shown as stale rather than vanishing.
-    other = DEMO_ACCOUNT_ID + 1
+    other = QUIET_ACCOUNT
     mnq = next(c.id for c in gateway.exchange.contracts.values() if c.root == "MNQ")
     gateway.exchange.place_order(other, mnq, MARKET, BUY, 1)
     await until(lambda: engine.quotes.mark(mnq) is not None
@@ -159,7 +170,7 @@ async def tray_scenes(ui: TrayApp, service: RiskService, gateway: object,
     await until(lambda: any(s != "protected" for s in service.status.values()), 30,
                 "the connection loss")
     await settle(ui, 2.0)
-    ui.dashboard.tabs.setCurrentIndex(1)
+    ui.dashboard.tabs.setCurrentWidget(ui.dashboard.panel(other))
     await settle(ui, 0.5)
     shot(ui.dashboard, "dashboard-unreachable.png")
 
@@ -194,6 +205,77 @@ async def tray_scenes(ui: TrayApp, service: RiskService, gateway: object,
     await asyncio.sleep(2.0)
     shot(history, "history.png")
     history.hide()
+    await what_if_scene(ui)
+
+
+async def mll_scene(ui: TrayApp, service: RiskService, seconds: float) -> None:
+    """The 50K Combine, $500 above its floor, with a position losing: the gauge in amber."""
+    from core.sim.server import DEMO_COMBINE_ID
+
+    def warned() -> bool:
+        engine = service.engine
+        account = engine.mirror.accounts.get(DEMO_COMBINE_ID)
+        if account is None or not account.positions or engine.lockouts.locks(DEMO_COMBINE_ID):
+            return False
+        view = next((s.topstep for s in ui.snapshots() if s.account_id == DEMO_COMBINE_ID), None)
+        if view is None or view.mll.distance is None or view.mll.open_pnl is None:
+            return False
+        return view.mll.open_pnl < 0 and 280 < view.mll.distance <= 420  # losing, not yet acted
+
+    await until(warned, seconds, "the Combine near its Maximum Loss Limit")
+    ui.dashboard.tabs.setCurrentWidget(ui.dashboard.panel(DEMO_COMBINE_ID))
+    await settle(ui, 0.3)
+    shot(ui.dashboard, "dashboard-mll.png")
+
+
+async def settings_scenes(service: RiskService, manager: ConfigManager,
+                          access: AlertsAccess) -> None:
+    from core.sim.server import DEMO_COMBINE_ID
+
+    def accounts() -> dict[int, str]:
+        return {a: service.names.get(a, "") for a in sorted(service.status)}
+
+    settings = SettingsWindow(manager, accounts=accounts, alerts=access)
+    settings.resize(980, 700)
+    settings.show()
+    settings.show_page("rules.daily_realized_loss")
+    await asyncio.sleep(0.5)
+    shot(settings, "settings.png")
+    settings.scope.choose(DEMO_COMBINE_ID)
+    settings.editors["rules.daily_realized_loss.limit"].set_value(300)
+    await asyncio.sleep(0.5)
+    shot(settings, "settings-accounts.png")
+    settings.show_page("topstep")
+    await asyncio.sleep(0.5)
+    shot(settings, "settings-topstep.png")
+    settings.close()  # the edits above are discarded
+    settings.show()
+    settings.show_page("alerts")
+    box = settings.alerts_page.boxes["discord"]
+    box.secret_edits["webhook_url"].setText("https://discord.com/api/webhooks/123/abc")
+    box.save_button.click()
+    await asyncio.sleep(1.0)
+    shot(settings, "settings-alerts.png")
+    settings.hide()
+
+
+async def what_if_scene(ui: TrayApp) -> None:
+    """The demo's generated month replayed through the rules in force."""
+    ui.dashboard.what_if_action.trigger()
+    window = next(w for w in QApplication.topLevelWidgets()
+                  if w.isVisible() and w.windowTitle().startswith("What if"))
+    window.move(30, 30)
+    window.run_button.click()  # type: ignore[attr-defined]
+    attempt = window.attempt  # type: ignore[attr-defined]
+    if attempt is not None:
+        await asyncio.wait_for(attempt, 120)
+    window.run_button.setFocus()  # type: ignore[attr-defined]  # no selected date text
+    await asyncio.sleep(0.5)
+    shot(window, "what-if.png")
+    window.tabs.setCurrentIndex(3)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.5)
+    shot(window, "what-if-equity.png")
+    window.hide()
 
 
 async def no_tray_scenes(ui: TrayApp, seconds: float) -> None:

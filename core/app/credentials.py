@@ -128,6 +128,16 @@ def store_api_key_file(username: str, api_key: str, key_file: Path | None = None
     if not username or not api_key:
         raise CredentialsError("a username and an API key are both needed")
     path = key_file or default_key_file()
+    try:
+        write_private_json(path, {"username": username, "api_key": api_key})
+    except OSError as exc:
+        raise CredentialsError(f"could not write the key file {path}: {exc.strerror}") from None
+    return path
+
+
+def write_private_json(path: Path, data: Mapping[str, str]) -> None:
+    """Write ``data`` as JSON to a file only this user can read (mode 0600 on Linux and macOS;
+    on Windows the user's own profile folder), replacing it whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
@@ -136,14 +146,13 @@ def store_api_key_file(username: str, api_key: str, key_file: Path | None = None
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             if sys.platform != "win32":
                 os.fchmod(handle.fileno(), 0o600)  # an old file's wider mode is not kept
-            json.dump({"username": username, "api_key": api_key}, handle)
+            json.dump(dict(data), handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except OSError:
         tmp.unlink(missing_ok=True)
-        raise CredentialsError(f"could not write the key file {path}: {exc.strerror}") from None
-    return path
+        raise
 
 
 def delete_key_file(key_file: Path | None = None) -> bool:

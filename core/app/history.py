@@ -26,6 +26,7 @@ from core.domain.clock import Clock
 from core.domain.words import duration, money
 from core.engine.notices import (
     BreachDetected,
+    LimitWarning,
     LockCleared,
     LockSet,
     LossWarning,
@@ -146,6 +147,8 @@ class HistoryRecorder:
             return _row(now, notice.account_id, "warning", "RULE-003",
                         f"daily loss {money(notice.net)} at {notice.fraction:.0%} of "
                         f"{money(-notice.limit)}")
+        if isinstance(notice, LimitWarning):  # the Maximum Loss Limit guard's, a ladder's
+            return _row(now, notice.account_id, "warning", notice.rule_id, notice.message)
         return None
 
     def _write(self, row: dict[str, Any]) -> None:

@@ -35,8 +35,9 @@ def limits(
 ) -> tuple[LimitUsage, ...]:
     usages: list[LimitUsage] = []
     waits = waiting or {}
-    # engine.rules holds exactly the enabled rules, in table order: the bars follow the engine.
-    for rule in engine.rules:
+    # The account's own enabled rules, in table order (its overrides over the shared tables):
+    # the bars follow what the engine judges for this account.
+    for rule in engine.rulebook.rules(ctx.account_id):
         usage: LimitUsage | None = None
         rule_id = rule.rule_id
         if isinstance(rule, MaxContractsRule):

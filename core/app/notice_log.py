@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.app.day_summary import DaySummary, summary_lines
 from core.app.words import rule_name
 from core.domain.bus import EventBus
 from core.domain.words import duration, money
@@ -21,6 +22,7 @@ from core.engine.notices import (
     EnforcementFailed,
     EnforcementRecovered,
     HubStatusChanged,
+    LimitWarning,
     LockCleared,
     LockSet,
     LossWarning,
@@ -81,6 +83,11 @@ class NoticeLog:
                 f"WARNING account {notice.account_id}: daily realized P&L {money(notice.net)} has "
                 f"reached {notice.fraction:.0%} of the {money(-notice.limit)} loss limit"
             )
+        if isinstance(notice, LimitWarning):
+            return f"WARNING account {notice.account_id} {_rule(notice.rule_id)}: {notice.message}"
+        if isinstance(notice, DaySummary):
+            return (f"DAY SUMMARY account {notice.account_id} {notice.trading_day:%a %Y-%m-%d}: "
+                    + "; ".join(summary_lines(notice, self.zone)))
         if isinstance(notice, EnforcementFailed):
             c = notice.command
             return (

@@ -135,21 +135,68 @@ def headline(snapshot: AccountSnapshot, now: datetime, zone: ZoneInfo) -> str:
         assert lock is not None
         return lock_text(lock, now, zone)
     if state is Protection.WARNING:
-        usage = _worst_limit(snapshot)
-        if usage is not None:
-            return f"Warning: {usage.label.lower()} {usage.text}"
-        return "Warning"
+        return warning_text(snapshot)
     return "Protected"
+
+
+def warning_text(snapshot: AccountSnapshot) -> str:
+    """The warning that matters most: the Maximum Loss Limit ends the account, so it comes
+    first; then a restrict step in force; then the limit bar nearest its rule acting."""
+    topstep = snapshot.topstep
+    if topstep is not None and topstep.mll.level != OK and topstep.mll.distance is not None:
+        return f"Warning: {money(topstep.mll.distance)} from the Maximum Loss Limit"
+    restricted = [step for step in snapshot.ladder if step.step == "restricted"]
+    if restricted:
+        step = restricted[0]
+        return f"Restricted near the {step.name.lower()} ({step.used}): " + step.text.split(
+            ": ", 1)[-1]
+    usage = _worst_limit(snapshot)
+    if usage is not None:
+        return f"Warning: {usage.label.lower()} {usage.text}"
+    warned = [step for step in snapshot.ladder if step.step != "normal"]
+    if warned:
+        return f"Warning: {warned[0].name.lower()} {warned[0].used}"
+    return "Warning"
+
+
+def closest_to_mll(snapshots: Sequence[AccountSnapshot]) -> str | None:
+    """The tray's line on the Maximum Loss Limit: the smallest distance over the accounts
+    that have one; an account whose distance cannot be said comes first (it could be nearer).
+    None when no account has a plan or a typed-in floor."""
+    guarded = [s for s in snapshots if s.topstep is not None]
+    if not guarded:
+        return None
+    unknown = [s for s in guarded if s.topstep is not None and s.topstep.mll.distance is None]
+    if unknown:
+        first = unknown[0]
+        assert first.topstep is not None
+        return f"MLL distance unknown on {first.name or first.account_id} ({first.topstep.mll.unknown})"
+
+    def distance(s: AccountSnapshot) -> float:
+        assert s.topstep is not None and s.topstep.mll.distance is not None
+        return s.topstep.mll.distance
+
+    nearest = min(guarded, key=distance)
+    return f"MLL: {money(distance(nearest))} left on {nearest.name or nearest.account_id}"
 
 
 def overall_headline(snapshots: Sequence[AccountSnapshot], now: datetime, zone: ZoneInfo) -> str:
     if not snapshots:
         return "Connecting: not protected yet"
-    worst = min(snapshots, key=lambda s: WORST_FIRST.index(account_state(s)))
+    # Of the accounts in the worst state, the one nearest its Maximum Loss Limit first: that
+    # limit ends the account itself.
+    worst = min(snapshots, key=lambda s: (WORST_FIRST.index(account_state(s)), _mll_rank(s)))
     line = headline(worst, now, zone)
     if len(snapshots) > 1 and account_state(worst) is not Protection.PROTECTED:
         return f"{worst.name or worst.account_id}: {line}"
     return line
+
+
+def _mll_rank(snapshot: AccountSnapshot) -> float:
+    topstep = snapshot.topstep
+    if topstep is None or topstep.mll.level == OK or topstep.mll.distance is None:
+        return math.inf
+    return topstep.mll.distance
 
 
 def since_lock_text(snapshot: AccountSnapshot) -> str | None:

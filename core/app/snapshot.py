@@ -124,6 +124,114 @@ class SinceLock:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanFact:
+    """One number of the account's Topstep plan, as the dashboard lists it."""
+
+    label: str  # "Maximum Loss Limit"
+    value: str  # "$2,000.00"
+    unconfirmed: bool = False  # Topstep has not confirmed it: the UI says so
+
+
+@dataclass(frozen=True, slots=True)
+class MllView:
+    """How far equity stands above the Maximum Loss Limit floor, as RULE-014 judges it."""
+
+    floor: float
+    floor_typed_in: bool  # the trader's number from the Topstep dashboard
+    mll_amount: float  # 0 with a typed-in floor and no plan
+    balance: float | None
+    open_pnl: float | None
+    buffer: float | None  # where the guard acts; None: the guard is off for this account
+    warn_at: tuple[float, ...] = ()  # distances that warn, largest first
+    # Why the distance cannot be said: "no balance yet", "no price yet", "prices stale".
+    unknown: str = ""
+
+    @property
+    def equity(self) -> float | None:
+        if self.unknown or self.balance is None or self.open_pnl is None:
+            return None
+        return self.balance + self.open_pnl
+
+    @property
+    def distance(self) -> float | None:
+        equity = self.equity
+        return None if equity is None else equity - self.floor
+
+    @property
+    def level(self) -> str:
+        """ "breach" at the buffer (the guard acts), "warning" from the first warning distance
+        (or with no number to judge), else "ok"."""
+        distance = self.distance
+        if distance is None:
+            return OK
+        tolerance = 1e-7
+        if distance <= (self.buffer or 0.0) + tolerance:
+            return BREACH
+        if self.warn_at and distance <= max(self.warn_at) + tolerance:
+            return WARNING
+        return OK
+
+
+@dataclass(frozen=True, slots=True)
+class SizeCapView:
+    """RULE-015's cap now: the plan's maximum or the scaling tier reached at the last reset."""
+
+    cap: int
+    why: str  # "50K plan maximum", "scaling plan tier (profit 1,600 at the last reset)"
+    held_lots: float  # contracts held, micros counted at the plan's ratio
+    unconfirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FirmCloseView:
+    """RULE-016: when the account is next flattened, or until when entries are blocked."""
+
+    close: str  # "15:10 CST": the firm's close as the trader knows it
+    flatten_at: datetime | None  # the next flatten; None while the firm is closed
+    closed_until: datetime | None = None  # closed now: no new entries until the session opens
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyView:
+    """The best day's share of the total profit, where the app knows every day's P&L."""
+
+    share: float | None  # None: it cannot be said (``note`` says why)
+    best_day: date | None
+    best: Decimal
+    total: Decimal
+    threshold: float  # the trader's warning share; 0 = off
+    note: str = ""
+
+    @property
+    def warned(self) -> bool:
+        return self.share is not None and self.threshold > 0 and self.share > self.threshold
+
+
+@dataclass(frozen=True, slots=True)
+class TopstepView:
+    """What the Topstep account guard knows of one account (with a plan or a typed-in floor)."""
+
+    plan: str  # "50K Trading Combine"; "" when only a floor is typed in
+    plan_source: str  # "from the account name", "picked in Settings", "no plan"
+    facts: tuple[PlanFact, ...]
+    mll: MllView
+    cap: SizeCapView | None = None  # None: RULE-015 is off (or no plan)
+    firm_close: FirmCloseView | None = None  # None: RULE-016 is off (or no plan)
+    consistency: ConsistencyView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LadderView:
+    """The step one money limit's ladder is on: normal, warned or restricted."""
+
+    limit: str  # the rule table
+    name: str  # "Daily loss limit"
+    step: str  # "normal", "warned", "restricted"
+    text: str  # "restricted: at most 1 contract, a 30-minute cooldown after each losing exit"
+    used: str = ""  # "82% used"; for the Maximum Loss Limit "$480.00 from the floor"
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSnapshot:
     account_id: int
     name: str
@@ -147,6 +255,8 @@ class AccountSnapshot:
     profit_target: float | None = None  # the daily profit target in force
     waiting: tuple[str, ...] = ()  # loosened settings waiting for the reset, in words
     day_start: datetime | None = None  # when the trading day began (the chart's time axis)
+    topstep: TopstepView | None = None  # the Topstep account guard (an account with a plan)
+    ladder: tuple[LadderView, ...] = ()  # the warning ladder's step per money limit
 
     @property
     def protecting(self) -> bool:
@@ -165,5 +275,10 @@ class AccountSnapshot:
 
     @property
     def warning(self) -> bool:
-        """A limit has reached its first warning (or stands at an allowed maximum)."""
+        """A limit has reached its first warning (or stands at an allowed maximum), the
+        Maximum Loss Limit is within a warning distance, or a ladder is past normal."""
+        if self.topstep is not None and self.topstep.mll.level != OK:
+            return True
+        if any(step.step != "normal" for step in self.ladder):
+            return True
         return any(limit.level != OK for limit in self.limits)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from core.app.enforcement_watch import Failing, contract_name, tick_size, todo_words
@@ -29,6 +29,7 @@ from core.app.snapshot import (
     PositionView,
     SinceLock,
 )
+from core.app.topstep_view import ladder_views, topstep_view
 from core.app.waiting import NOTHING, Waiting
 from core.app.words import gateway_words
 from core.domain.events import OrderEvent, OrderSide, OrderType, TradeEvent
@@ -62,9 +63,14 @@ def take_snapshot(
     failing: Iterable[Failing] = (),
     last_marks: Mapping[str, float] | None = None,
     waiting: Waiting = NOTHING,
+    day_nets: Mapping[date, Decimal] | None = None,
 ) -> AccountSnapshot:
     """``last_marks``: the last price seen per contract, shown (as stale) once the live quote
-    is gone after a market-data outage; ``waiting``: loosened settings waiting for the reset."""
+    is gone after a market-data outage; ``waiting``: loosened settings waiting for the reset;
+    ``day_nets``: the account's net P&L per earlier trading day (for the consistency share).
+
+    Everything is measured against the account's own rules (``[accounts."<id>"]`` over the
+    shared tables), as the engine judges it."""
     now = engine.clock.now()
     day = engine.calendar.trading_day(now)
     # .get, not .account(): a snapshot of an account never seen must not add it to the mirror.
@@ -80,6 +86,7 @@ def take_snapshot(
         engine.counter,
         engine.lockouts,
         engine.holidays,
+        engine.plans,
     )
     realized = engine.pnl.realized(account_id, day)
     positions = _positions(engine, ctx, last_marks or {})
@@ -88,7 +95,8 @@ def take_snapshot(
     open_pnl = None if None in values else sum((v for v in values if v is not None), 0.0)
     locks = _locks(engine, account_id, now)
     trades = engine.pnl.day_trades(account_id, day)
-    rules = engine.config.rules
+    rules = engine.config.rules_for(account_id)
+    stale = any(p.stale for p in positions)
     return AccountSnapshot(
         account_id=account_id,
         name=name or account.name,
@@ -108,7 +116,9 @@ def take_snapshot(
                         f.attempts)
             for f in failing
         ),
-        rules_enabled=tuple(r.rule_id for r in engine.rules if not r.automation),
+        rules_enabled=tuple(
+            r.rule_id for r in engine.rulebook.rules(account_id) if not r.automation
+        ),
         since_lock=_since_lock(engine, account_id, now, trades),
         loss_limit=rules.daily_realized_loss.limit if rules.daily_realized_loss.enabled else None,
         profit_target=(
@@ -116,6 +126,8 @@ def take_snapshot(
         ),
         waiting=waiting.lines,
         day_start=engine.calendar.day_start(day),
+        topstep=topstep_view(engine, ctx, rules, stale=stale, day_nets=day_nets),
+        ladder=ladder_views(ctx, rules),
     )
 
 
@@ -152,9 +164,20 @@ def _since_lock(
     lock = engine.lockouts.hard_lock(account_id, now) or engine.lockouts.cooldown(account_id, now)
     if lock is None:
         return None
-    later = [t for t in trades if t.created_at >= lock.locked_at]
-    entries = sum(1 for t in later if t.is_opening)
-    net = sum((t.net_pnl for t in later), Decimal(0))
+    # Only what the trader did while locked: entries made since, and the exits of what those
+    # entries opened. The exit that set a cooldown (or a position held from before the lock,
+    # closed later) is not a cost of trying again.
+    entered: set[str] = set()
+    entries, net = 0, Decimal(0)
+    for t in trades:
+        if t.created_at < lock.locked_at or t.voided:
+            continue
+        if t.is_opening:
+            entries += 1
+            entered.add(t.contract_id)
+            net += t.net_pnl
+        elif t.contract_id in entered:
+            net += t.net_pnl
     return SinceLock(net, entries)
 
 

@@ -293,7 +293,7 @@ def test_without_a_tray_the_dashboard_carries_every_action_and_only_minimises(
     assert not app.tray.available  # offscreen: no tray, so the dashboard opened by itself
     assert dashboard.isVisible()
     texts = [a.text() for a in dashboard.actions_bar.actions() if a.text()]
-    assert texts == ["Settings", "History", "Lock me out now…", "About", "Quit"]
+    assert texts == ["Settings", "History", "Lock me out now…", "What if…", "About", "Quit"]
     dashboard.close()
     assert dashboard.isMinimized() or dashboard.isVisible()  # never hidden with no tray
     assert not dashboard.isHidden()

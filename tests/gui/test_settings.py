@@ -87,7 +87,7 @@ def test_every_rule_general_and_gateway_has_a_page_with_every_field(
     models = {"general": GeneralConfig, "gateway": GatewayConfig} | {
         f"rules.{table}": info.annotation for table, info in RulesConfig.model_fields.items()
     }
-    assert list(window.pages) == list(models)
+    assert list(window.pages) == [*models, "topstep", "alerts"]
     titles = [window.page_list.item(i).text() for i in range(window.page_list.count())]
     # Rule pages are named as a trader says them, each with its on/off state in the list.
     assert titles[:3] == ["General", "Gateway", "Max contracts  —  on"]

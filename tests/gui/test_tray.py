@@ -162,7 +162,8 @@ def test_menu_actions_emit_requests(tray: TrayController, qtbot: QtBot) -> None:
         with qtbot.waitSignal(signal, timeout=1000):
             action.trigger()
     texts = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
-    assert texts[1:] == ["Dashboard", "History", "Settings…", "Lock me out now…", "About", "Quit"]
+    assert texts[1:] == ["Dashboard", "History", "Settings…", "Lock me out now…", "What if…",
+                         "About", "Quit"]
     for action, signal in ((tray.history_action, tray.historyRequested),
                            (tray.lock_out_action, tray.lockOutRequested)):
         with qtbot.waitSignal(signal, timeout=1000):

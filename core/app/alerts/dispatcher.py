@@ -48,6 +48,7 @@ from core.engine.notices import (
     EnforcementFailed,
     EnforcementRecovered,
     HubStatusChanged,
+    LimitWarning,
     LockCleared,
     LockSet,
     LossWarning,
@@ -72,7 +73,7 @@ _EVENT_WORDS = {
 }
 
 
-# Which event each notice belongs to (the ladder's new warnings go under "warning").
+# Which event each notice belongs to (every warning before a limit goes under "warning").
 _EVENT_OF: dict[type, str] = {
     LockSet: "lock_set",
     SymbolLockSet: "lock_set",
@@ -81,6 +82,7 @@ _EVENT_OF: dict[type, str] = {
     EnforcementFailed: "enforcement_failing",
     EnforcementRecovered: "enforcement_recovered",
     LossWarning: "warning",
+    LimitWarning: "warning",
     BreachDetected: "breach",
     DaySummary: "day_summary",
 }
@@ -103,8 +105,6 @@ def _failure_key(command: EnforcementCommand) -> tuple[str, int, str, int]:
     # Not the command itself: a retry of "close X" carries a new reason or timestamp.
     return (type(command).__name__, command.account_id, getattr(command, "contract_id", ""),
             getattr(command, "order_id", 0))
-
-
 
 
 class AlertDispatcher:

@@ -29,6 +29,7 @@ from core.engine.notices import (
     BreachDetected,
     EnforcementFailed,
     EnforcementRecovered,
+    LimitWarning,
     LockCleared,
     LockSet,
     LossWarning,
@@ -36,6 +37,8 @@ from core.engine.notices import (
     SymbolLockSet,
 )
 from core.modules.lockouts import Lock, LockKind
+
+MLL_GUARD = "RULE-014"  # the Maximum Loss Limit guard: its warnings name the distance
 
 
 class Priority(IntEnum):
@@ -173,6 +176,8 @@ class AlertWords:
                 Priority.HIGH, now, notice.account_id, ("warning",),
                 {"fraction": notice.fraction, "net": str(notice.net), "limit": notice.limit},
             )
+        if isinstance(notice, LimitWarning):
+            return self.limit_warning(notice, now)
         if isinstance(notice, BreachDetected):
             return self._alert(
                 "breach",
@@ -183,6 +188,26 @@ class AlertWords:
         if isinstance(notice, DaySummary):
             return self.day_summary(notice, now)
         return None
+
+    def limit_warning(self, notice: LimitWarning, now: datetime) -> Alert:
+        """A limit is near: the Maximum Loss Limit guard's distance, or a ladder's warning."""
+        who = self.account_title(notice.account_id)
+        data = {"rule": rule_name(notice.rule_id), "threshold": notice.threshold}
+        if notice.rule_id == MLL_GUARD:
+            return self._alert(
+                "warning",
+                f"{who}: {money(notice.threshold)} from the Maximum Loss Limit",
+                f"{_sentence(notice.message)} Topstep fails the account when equity touches the "
+                "floor; the app closes everything and locks the account before it does.",
+                Priority.HIGH, now, notice.account_id, ("warning",), data,
+            )
+        limit, _, used = notice.message.partition(": ")
+        title = f"{who}: {limit.lower()} {used}" if used else f"{who}: {rule_name(notice.rule_id)}"
+        return self._alert(
+            "warning", title,
+            f"{_sentence(notice.message)} The limit's own rule still acts at the limit.",
+            Priority.HIGH, now, notice.account_id, ("warning",), data,
+        )
 
     def lock_set(self, lock: Lock, now: datetime) -> Alert:
         who, name = self.account_title(lock.account_id), rule_name(lock.rule_id)

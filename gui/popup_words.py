@@ -1,0 +1,45 @@
+"""Popup words for the warnings before a limit and the end-of-day summary.
+
+A warning before a limit (:class:`LimitWarning`) is either the Maximum Loss Limit guard's (the
+distance to Topstep's floor fell to a warning amount) or a ladder's (a money limit's share
+used); the end-of-day summary (:class:`DaySummary`) tells the day that just ended. Plain words,
+no rule ids: the notifier shows what this returns.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from core.app.day_summary import DaySummary, summary_lines
+from core.app.words import rule_name
+from core.domain.words import money
+from core.engine.notices import LimitWarning
+from gui.popup_window import INFO, WARNING
+
+MLL_GUARD = "RULE-014"
+
+
+def limit_warning_popup(notice: LimitWarning, who: str) -> tuple[str, str, str, str]:
+    """(kind, title, body, level) for a warning before a limit."""
+    if notice.rule_id == MLL_GUARD:
+        return ("limit_warning", f"{money(notice.threshold)} from the Maximum Loss Limit",
+                f"{who}: {_sentence(notice.message)} Topstep fails the account when equity "
+                "touches the floor.", WARNING)
+    limit, _, used = notice.message.partition(": ")
+    title = f"Warning: {limit.lower()} {used}" if used else f"Warning: {rule_name(notice.rule_id)}"
+    return ("limit_warning", title,
+            f"{who}: {_sentence(notice.message)} At the limit its rule acts.", WARNING)
+
+
+def day_summary_popup(summary: DaySummary, who: str, zone: ZoneInfo) -> tuple[str, str, str, str]:
+    """(kind, title, body, level) for the end-of-day summary."""
+    title = f"{summary.trading_day:%a %d %b}: net {money(summary.net)}"
+    return ("day_summary", title, f"{who}\n" + "\n".join(summary_lines(summary, zone)), INFO)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
