@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from core.app.words import TABLE_RULES, local_time, table_name
+from core.app.words import local_time, table_name
 from core.config.changes import Change, classify
 from core.config.models import AppConfig
 from core.config.rules import RulesConfig
+from core.domain.words import TABLE_RULES
 
 # The key a limit bar shows, per rule: a waiting change to it goes beside the bar.
 BAR_KEYS: dict[str, tuple[str, ...]] = {

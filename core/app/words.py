@@ -11,55 +11,36 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from core.domain.words import RULE_NAMES, TABLE_RULES
+
 SELF_LOCK = "SELF-LOCK"  # the rule id of a lock the trader set with "Lock me out now"
 CLEANUP = "CLEANUP"  # the engine's id for cancelling a stop left behind by a closed position
 STOP_SIZE = "STOP-SIZE"  # the engine's id for cutting a stop down to what is left of its position
 RESTRICT = "RESTRICT"  # the ladder's restrict step before a money limit
 
-# rule id → (name, what a lock or breach is "for", in a few lowercase words)
-_RULES: dict[str, tuple[str, str]] = {
-    "RULE-001": ("Max contracts", "too many contracts"),
-    "RULE-002": ("Max contracts per symbol", "too many contracts in one symbol"),
-    "RULE-003": ("Daily loss limit", "daily loss"),
-    "RULE-004": ("Open loss limit", "open loss"),
-    "RULE-005": ("Open profit target", "open profit target"),
-    "RULE-006": ("Too many trades", "too many trades"),
-    "RULE-007": ("Cooldown after a loss", "losing trade"),
-    "RULE-008": ("Require a stop-loss", "no stop-loss"),
-    "RULE-009": ("Trading hours", "outside trading hours"),
-    "RULE-010": ("Lost trading permission", "trading permission lost"),
-    "RULE-011": ("Blocked symbols", "blocked symbol"),
-    "RULE-012": ("Breakeven and trailing stop", "stop management"),
-    "RULE-013": ("Daily profit target", "daily profit target"),
-    "RULE-014": ("Maximum Loss Limit guard", "near the Maximum Loss Limit"),
-    "RULE-015": ("Plan position size", "over the plan's size"),
-    "RULE-016": ("Flat before the firm's close", "the firm's close"),
-    "RULE-017": ("Losing streak", "losing streak"),
-    RESTRICT: ("Restrict step", "trading small near a limit"),
-    CLEANUP: ("Leftover stop clean-up", "leftover stop"),
-    STOP_SIZE: ("Stop cut to the position", "stop larger than the position"),
-    SELF_LOCK: ("Lock me out now", "you locked yourself out"),
-}
-
-# config table → rule id (SPEC section 2's table names)
-TABLE_RULES: dict[str, str] = {
-    "max_contracts": "RULE-001",
-    "max_contracts_per_instrument": "RULE-002",
-    "daily_realized_loss": "RULE-003",
-    "daily_unrealized_loss": "RULE-004",
-    "max_unrealized_profit": "RULE-005",
-    "trade_frequency_limit": "RULE-006",
-    "cooldown_after_loss": "RULE-007",
-    "no_stop_loss_grace": "RULE-008",
-    "session_block_outside": "RULE-009",
-    "auth_loss_guard": "RULE-010",
-    "symbol_blocks": "RULE-011",
-    "trade_management": "RULE-012",
-    "daily_realized_profit": "RULE-013",
-    "max_loss_guard": "RULE-014",
-    "plan_position_size": "RULE-015",
-    "firm_close": "RULE-016",
-    "loss_streak": "RULE-017",
+# rule id → what a lock or breach is "for", in a few lowercase words (names: RULE_NAMES)
+_CAUSES: dict[str, str] = {
+    "RULE-001": "too many contracts",
+    "RULE-002": "too many contracts in one symbol",
+    "RULE-003": "daily loss",
+    "RULE-004": "open loss",
+    "RULE-005": "open profit target",
+    "RULE-006": "too many trades",
+    "RULE-007": "losing trade",
+    "RULE-008": "no stop-loss",
+    "RULE-009": "outside trading hours",
+    "RULE-010": "trading permission lost",
+    "RULE-011": "blocked symbol",
+    "RULE-012": "stop management",
+    "RULE-013": "daily profit target",
+    "RULE-014": "near the Maximum Loss Limit",
+    "RULE-015": "over the plan's size",
+    "RULE-016": "the firm's close",
+    "RULE-017": "losing streak",
+    RESTRICT: "trading small near a limit",
+    CLEANUP: "leftover stop",
+    STOP_SIZE: "stop larger than the position",
+    SELF_LOCK: "you locked yourself out",
 }
 
 # enforcement verb → what happened, as the history and the popups say it
@@ -81,14 +62,12 @@ OUTCOME_WORDS: dict[str, str] = {
 
 def rule_name(rule_id: str) -> str:
     """ "Daily loss limit" for RULE-003; an id new to us is shown as it came."""
-    entry = _RULES.get(rule_id)
-    return entry[0] if entry else rule_id
+    return RULE_NAMES.get(rule_id, rule_id)
 
 
 def rule_cause(rule_id: str) -> str:
     """A lock's cause in a few words: "Locked until 17:00 CST (daily loss)"."""
-    entry = _RULES.get(rule_id)
-    return entry[1] if entry else rule_id
+    return _CAUSES.get(rule_id, rule_id)
 
 
 def table_name(table: str) -> str:

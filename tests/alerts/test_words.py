@@ -12,9 +12,10 @@ import pytest
 from core.app.alerts.dispatcher import REMIND_FAILING_EVERY, AlertDispatcher
 from core.app.alerts.words import Alert, Priority
 from core.app.day_summary import DaySummary, LockCount, RuleCount
-from core.app.words import TABLE_RULES, rule_name
+from core.app.words import rule_name
 from core.domain.bus import EventBus
 from core.domain.commands import CancelOrder, CloseContract, Flatten, PartialClose
+from core.domain.words import TABLE_RULES
 from core.engine.notices import (
     AccountStatusChanged,
     BreachDetected,
