@@ -31,22 +31,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import tomli_w
 
 from core.app.admin_password import FILE_NAME as PASSWORD_FILE
 from core.app.admin_password import AdminPassword
+from core.app.anchor import Anchor
+from core.app.autostart import Backend, GuardedAutostart, platform_backend
 from core.app.config_vault import ConfigVault, Waiting, digest
 from core.config.changes import Change, classify, split
 from core.config.io import load_config, parse_config, save_config, write_text_atomic
 from core.config.models import AppConfig
 from core.domain.clock import Clock, SystemClock
 from core.domain.trading_day import TradingCalendar
-
-if TYPE_CHECKING:
-    from core.app.autostart import GuardedAutostart
 
 log = logging.getLogger(__name__)
 
@@ -390,3 +388,19 @@ class ConfigManager:
             self.pending_path.unlink(missing_ok=True)
             return None
         return pending
+
+
+def open_config_manager(
+    path: Path, request: AppConfig, *, clock: Clock, anchor: Anchor | None = None,
+    autostart_backend: Backend | None = None,
+) -> ConfigManager:
+    """The app's config manager: the config in force from the vault (found through the anchor),
+    the file at ``path`` as a request (taken by the service at start), and starting with the
+    computer guarded the same way. Raises OSError or ``SchemaError`` when the state cannot be
+    opened at all."""
+    vault = ConfigVault.open(request, clock.now(), anchor=anchor)
+    manager = ConfigManager(path, clock=clock, config=request, vault=vault)
+    guard = GuardedAutostart(autostart_backend or platform_backend(), vault, manager.next_reset)
+    manager.autostart = guard
+    guard.check_at_start()
+    return manager
