@@ -26,6 +26,7 @@ from core.app.config_manager import ConfigManager
 from core.app.config_vault import ConfigVault
 from core.app.credentials import Credentials
 from core.app.gateway_time import learn_gateway_time
+from core.app.mll_seed import PAUSE as MLL_SEED_PAUSE
 from core.app.mll_seed import needs_seed, seed_mll
 from core.app.reread import REREAD_BACKOFF, AccountRereader
 from core.app.state_guard import StateGuard
@@ -84,6 +85,7 @@ class RiskService:
         enforcement_options: dict[str, Any] | None = None,
         rest_factory: Callable[[], GatewayRest] | None = None,
         config_manager: ConfigManager | None = None,
+        mll_seed_pause: float = MLL_SEED_PAUSE,
     ) -> None:
         vault = _vault_of(config_manager)
         # With a vault the config in force is the vault's (the file is a request, taken at
@@ -105,6 +107,7 @@ class RiskService:
             before_account=self._before_reread,
         )
         self.guard: StateGuard | None = None
+        self._mll_seed_pause = mll_seed_pause
         self._hub_options = hub_options or {}
         self._enforcement_options = enforcement_options or {}
         self._rest_factory = rest_factory
@@ -410,7 +413,7 @@ class RiskService:
     async def _seed_mll(self, accounts: list[AccountEvent]) -> None:
         for account in accounts:
             try:
-                await seed_mll(self.engine, self.rest, account)
+                await seed_mll(self.engine, self.rest, account, pause=self._mll_seed_pause)
             except Exception as exc:
                 log.warning("account %s: the loss-limit floor could not be rebuilt from its trade "
                             "history (%s): it starts at the plan's own", account.account_id, exc)
