@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core.app.config_vault import ConfigVault, StateLoss
@@ -42,6 +42,9 @@ from core.persistence.store import StateStore
 log = logging.getLogger("core.app.service")
 
 HISTORY_REASON = "the state file was rebuilt: new entries are closed until today's trade history is read"
+# The app's clock agrees with the gateway's to within its tolerance (a second or two): trades
+# stamped that little before the last sign of life may already belong to the gap.
+GAP_SLACK = timedelta(seconds=2)
 
 
 class StateGuard:
@@ -169,7 +172,7 @@ class StateGuard:
         self._gap_reported.add(account_id)
         stopped, resumed = self.stopped_at, self.clock.now()
         try:
-            trades = await rest.trades(account_id, stopped, resumed)
+            trades = await rest.trades(account_id, stopped - GAP_SLACK, resumed)
         except Exception as exc:
             log.warning("account %s: protection stopped at about %s and resumed at %s; what "
                         "happened in between could not be read (%s)", account_id,
@@ -177,7 +180,7 @@ class StateGuard:
                         exc)
             self.bus.publish(ProtectionGap(account_id, stopped, resumed, None, None))
             return
-        closed = closed_in_gap(trades, self._held_at_stop.get(account_id, {}), stopped)
+        closed = closed_in_gap(trades, self._held_at_stop.get(account_id, {}), stopped - GAP_SLACK)
         net = sum((c.pnl for c in closed), Decimal(0))
         log.warning(
             "account %s: protection stopped at about %s and resumed at %s; in between %d "
