@@ -112,3 +112,14 @@ async def seed_mll(engine: Engine, rest: GatewayRest, account: AccountEvent,
             "day %.2f, floor %.2f", account.account_id, len(balances), seeded.eod_high or 0.0,
             seeded.floor,
         )
+
+
+async def seed_all(engine: Engine, rest: GatewayRest, accounts: Sequence[AccountEvent],
+                   pause: float = PAUSE) -> None:
+    """:func:`seed_mll` for each account; a failure leaves that account at the plan's floor."""
+    for account in accounts:
+        try:
+            await seed_mll(engine, rest, account, pause=pause)
+        except Exception as exc:
+            log.warning("account %s: the loss-limit floor could not be rebuilt from its trade "
+                        "history (%s): it starts at the plan's own", account.account_id, exc)

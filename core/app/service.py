@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from platformdirs import user_data_dir
 
@@ -27,8 +26,9 @@ from core.app.config_vault import ConfigVault
 from core.app.credentials import Credentials
 from core.app.gateway_time import learn_gateway_time
 from core.app.mll_seed import PAUSE as MLL_SEED_PAUSE
-from core.app.mll_seed import needs_seed, seed_mll
+from core.app.mll_seed import needs_seed, seed_all
 from core.app.reread import REREAD_BACKOFF, AccountRereader
+from core.app.service_accounts import RECONCILING, AccountsInForce
 from core.app.state_guard import StateGuard
 from core.config.io import APP_DIR_NAME
 from core.config.models import AppConfig
@@ -52,8 +52,6 @@ log = logging.getLogger(__name__)
 
 PROTECTED = "protected"
 RECONNECTING = "reconnecting"
-RECONCILING = "reconciling"
-STARTING = "starting"
 
 STARTUP_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between attempts to reach the gateway
 TIME_PROBE_TIMEOUT = 3.0  # how long restoring waits to learn the gateway's time first
@@ -67,7 +65,7 @@ def _vault_of(manager: ConfigManager | None) -> ConfigVault | None:
     return manager.vault if manager is not None else None
 
 
-class RiskService:
+class RiskService(AccountsInForce):
     def __init__(
         self,
         config: AppConfig,
@@ -171,23 +169,7 @@ class RiskService:
         for contract in contracts:
             self.engine.contracts.put(contract)
         self.engine.contracts.loader = self.rest.contract
-        self._accounts = accounts
-        wanted = set(self.config.general.accounts)
-        # A lock protects its account until it ends, whatever the account list says.
-        locked = self._locked_accounts()
-        protected = [a for a in accounts
-                     if not wanted or a.account_id in wanted or a.account_id in locked]
-        missing = wanted - {a.account_id for a in accounts}
-        for account_id in sorted(missing):
-            log.warning("account %s from the config is not an active account of this login", account_id)
-        for account_id in sorted(locked - wanted) if wanted else ():
-            if any(a.account_id == account_id for a in accounts):
-                log.warning("account %s is not in the config's account list but a lock still "
-                            "holds it: protected until the lock ends", account_id)
-        self.engine.protected = {a.account_id for a in protected}
-        for account in protected:
-            self.names[account.account_id] = account.name or ""
-            self._set_status(account.account_id, STARTING)
+        protected = self._choose_accounts(accounts)
         seeds = needs_seed(self.engine, protected)
         self.user_hub = Hub(
             "user", gw.user_hub_url, self._token_for("user"), USER_EVENTS,
@@ -205,7 +187,7 @@ class RiskService:
         self._spawn(self.rest.keep_token_fresh(), "token")
         self._spawn(self._reconcile_loop(), "reconcile")
         if seeds:
-            self._spawn(self._seed_mll(seeds), "mll-seed")
+            self._spawn(seed_all(self.engine, self.rest, seeds, self._mll_seed_pause), "mll-seed")
 
     async def start_unless(self, stop: asyncio.Event) -> bool:
         """:meth:`start`, abandoned if ``stop`` is set first; True if it completed.
@@ -280,23 +262,6 @@ class RiskService:
         if hasattr(self, "store"):
             self.store.close()
 
-    def _log_restored_locks(self) -> None:
-        """A lock from before a restart is not a new LockSet; still say it is in force."""
-        now = self.clock.now()
-        zone = ZoneInfo(self.config.general.timezone)
-        for lock in self.engine.lockouts.all_locks():
-            if not lock.active_at(now):
-                continue
-            until = (
-                f"until {lock.until.astimezone(zone):%a %Y-%m-%d %H:%M %Z}"
-                if lock.until is not None
-                else "until the gateway allows trading again"
-            )
-            log.info(
-                "restored lock: account %s %s %s %s: %s",
-                lock.account_id, lock.rule_id, lock.kind.value, until, lock.reason,
-            )
-
     def _contract_name(self, contract_id: str) -> str:
         contract = self.engine.contracts.get(contract_id)
         return contract.name if contract and contract.name else contract_id
@@ -370,53 +335,6 @@ class RiskService:
     def _on_reread_needed(self, notice: RereadNeeded) -> None:
         if notice.account_id in self.status:
             self._rereader.request(notice.account_id, notice.why)
-
-    def _locked_accounts(self) -> set[int]:
-        _, symbol_locks = self.store.load_locks()
-        held = {lock.account_id for lock in self.engine.lockouts.all_locks()}
-        return held | {sl.account_id for sl in symbol_locks
-                       if self.engine.lockouts.symbol_locks(sl.account_id)}
-
-    def _config_changed(self, config: AppConfig) -> None:
-        """A new config in force (a tightening now, a loosening at the reset)."""
-        old = self.config
-        self.config = config
-        self.engine.apply_config(config)
-        if self.engine.protected is not None:
-            self.engine.protected |= set(self.status)  # still subscribed: locks may hold them
-        if (config.gateway, config.general.data_dir) != (old.gateway, old.general.data_dir):
-            log.warning("the gateway, user or data folder in force changed: the risk manager "
-                        "uses them from its next start")
-        wanted = set(config.general.accounts)
-        added = [a for a in getattr(self, "_accounts", [])
-                 if a.account_id not in self.status and (not wanted or a.account_id in wanted)]
-        if added:
-            self._spawn(self._protect_more(added), "accounts")
-
-    async def _protect_more(self, accounts: list[AccountEvent]) -> None:
-        """Accounts the config in force now protects: subscribe and re-read them."""
-        for account in accounts:
-            self.names[account.account_id] = account.name or ""
-            self._set_status(account.account_id, STARTING)
-            if self.engine.protected is not None:
-                self.engine.protected.add(account.account_id)
-            log.info("account %s is protected from now on", account.account_id)
-        if not self.user_hub.connected:
-            return  # the next connection subscribes every account in self.status
-        for account in accounts:
-            await self.user_hub.invoke("SubscribeOrders", [account.account_id])
-            await self.user_hub.invoke("SubscribePositions", [account.account_id])
-            await self.user_hub.invoke("SubscribeTrades", [account.account_id])
-            self._set_status(account.account_id, RECONCILING)
-            self._rereader.request(account.account_id, "newly protected")
-
-    async def _seed_mll(self, accounts: list[AccountEvent]) -> None:
-        for account in accounts:
-            try:
-                await seed_mll(self.engine, self.rest, account, pause=self._mll_seed_pause)
-            except Exception as exc:
-                log.warning("account %s: the loss-limit floor could not be rebuilt from its trade "
-                            "history (%s): it starts at the plan's own", account.account_id, exc)
 
     async def _market_connected(self) -> None:
         self._quote_subscriptions.clear()
