@@ -294,8 +294,10 @@ def test_an_existing_state_file_readable_by_others_is_narrowed(app: App) -> None
     app.stop(mgr)
     db = app.tmp / "data" / "state.db"
     db.chmod(0o644)
+    app.anchor.path.parent.chmod(0o755)  # the app's own folder, as an older version left it
     mgr = app.start()
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(app.anchor.path.parent.stat().st_mode) == 0o700
 
 
 # --- the admin password ----------------------------------------------------------------------------

@@ -93,7 +93,7 @@ class Anchor:
             "admin_password": record.admin_password,
             "autostart": record.autostart,
         }
-        private_dir(self.path.parent)
+        private_dir(self.path.parent, narrow=True)  # the app's own folder (an older one was 0755)
         fd, tmp = tempfile.mkstemp(prefix=".anchor-", suffix=".json", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -31,9 +31,15 @@ class StateFileDamaged(Exception):
     """The state file cannot be read as a database; the message says why."""
 
 
-def private_dir(path: Path) -> None:
-    """Create ``path`` (and its parents) if needed; a folder made here is this user's only."""
+def private_dir(path: Path, narrow: bool = False) -> None:
+    """Create ``path`` (and its parents) if needed; a folder made here is this user's only.
+    ``narrow``: an existing folder that is the app's own is narrowed to 0700 too (never a
+    folder the trader chose, which may hold other things)."""
     if path.is_dir():
+        if narrow:
+            with contextlib.suppress(OSError):
+                if path.stat().st_mode & 0o077:
+                    _chmod(path, PRIVATE_DIR)
         return
     path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     _chmod(path, PRIVATE_DIR)  # mkdir's mode passes through the umask

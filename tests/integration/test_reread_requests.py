@@ -38,7 +38,8 @@ async def test_a_position_pushed_without_side_or_price_is_read_over_rest(
     sim.push_user_event("GatewayUserPosition", {"accountId": ACCT, "contractId": MES, "size": 3})
     await until(lambda: MES in mirror.positions, "the position read over REST")
     position = mirror.positions[MES]
-    assert position.signed_size == 3 and position.average_price > 0  # the gateway's, not a guess
+    # Long, with the gateway's price (the excess may already be on its way out).
+    assert position.signed_size > 0 and position.average_price > 0
     # Now known, it is judged: 3 contracts against a limit of 2.
     await until(lambda: h.net(MES) == 2, "the excess contract to be closed")
 
