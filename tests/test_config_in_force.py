@@ -245,6 +245,19 @@ def test_a_data_dir_pointed_at_an_empty_folder_does_not_start_clean(app: App) ->
     assert mgr.config.rules.daily_realized_loss.limit == 5000 and mgr.vault.lost() is None
 
 
+def test_deleting_the_anchor_too_still_finds_the_state_in_the_apps_own_folder(app: App) -> None:
+    own = app.anchor.path.parent  # stands for the platform's user data folder
+    mgr = first_start(app, **{"general.data_dir": str(own)})
+    app.stop(mgr)
+    app.anchor.path.unlink()
+    empty = app.tmp / "empty"
+    app.edit(with_values(mgr.config, **{"general.data_dir": str(empty), LOSS: 5000}))
+    mgr = app.start()
+    assert mgr.vault is not None and mgr.vault.data_dir == own
+    assert mgr.config.rules.daily_realized_loss.limit == 500
+    assert mgr.pending is not None and mgr.pending.general.data_dir == str(empty)
+
+
 def test_a_deleted_state_file_keeps_the_config_in_force_from_the_anchor(app: App) -> None:
     mgr = first_start(app)
     app.edit(with_values(mgr.config, **{LOSS: 5000}))

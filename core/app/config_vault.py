@@ -93,7 +93,7 @@ class ConfigVault:
         and becomes the config in force only then."""
         anchor = anchor or Anchor()
         record = anchor.read()
-        data_dir = record.data_dir if record is not None else resolve_data_dir(request)
+        data_dir = record.data_dir if record is not None else _without_anchor(request, anchor)
         path = data_dir / "state.db"
         if record is not None and record.carry_from is not None and record.carry_from != data_dir:
             _carry(record.carry_from / "state.db", path)
@@ -278,6 +278,21 @@ class ConfigVault:
     def close(self) -> None:
         if self._owns_db:
             self.db.dispose()
+
+
+def _without_anchor(request: AppConfig, anchor: Anchor) -> Path:
+    """No anchor (a first run, an upgrade from a version without one, or an anchor deleted):
+    the file's data folder if it holds a state file, else the app's own folder beside the
+    anchor if that does, else the file's. Deleting the anchor and pointing ``data_dir`` at an
+    empty folder still finds the state in force."""
+    asked = resolve_data_dir(request)
+    if (asked / "state.db").exists():
+        return asked
+    own = anchor.path.parent
+    if own != asked and (own / "state.db").exists():
+        log.warning("no anchor: the state in force is the one in %s, not the empty %s", own, asked)
+        return own
+    return asked
 
 
 def _carry(source: Path, target: Path) -> None:
