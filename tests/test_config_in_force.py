@@ -111,6 +111,8 @@ def test_the_first_start_puts_the_file_in_force(app: App) -> None:
     mgr = first_start(app)
     assert mgr.config == load_config(app.path) and mgr.pending is None
     assert mgr.vault is not None and mgr.vault.first_run
+    kept = mgr.vault.state.get("config.in_force")
+    assert kept["trading_day"] == "2026-08-19" and kept["since"] == T0.isoformat()
     assert (app.tmp / "data" / "state.db").exists() and app.anchor.path.exists()
 
 
@@ -348,6 +350,7 @@ def test_with_a_password_a_file_loosening_waits_for_it_and_never_applies_alone(
     assert mgr.config.rules.max_contracts.limit == 2  # the tightening: in force now
     assert mgr.config.rules.daily_realized_loss.limit == 500
     assert mgr.pending_needs_password and mgr.editable().rules.daily_realized_loss.limit == 5000
+    assert mgr.pending_applies_at is None  # no reset brings it in by itself
     assert any("confirmed with the password in Settings" in r.getMessage() for r in caplog.records)
     for day in range(3):  # reset after reset: it does not come into force by itself
         assert mgr.apply_pending_if_due(RESET + timedelta(days=day), CALENDAR) is None

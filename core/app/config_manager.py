@@ -128,7 +128,8 @@ class ConfigManager:
 
     @property
     def pending_applies_at(self) -> datetime | None:
-        return self._pending.applies_at if self._pending else None
+        """When the waiting change comes into force; None while it waits for the password."""
+        return self._pending.applies_at if self._pending and self._pending.approved else None
 
     @property
     def pending_needs_password(self) -> bool:

@@ -1,5 +1,6 @@
-"""Where the protection in force is kept: the config in force (with when it came into force),
-the change waiting for the reset, the admin password's hash and the autostart in force.
+"""Where the protection in force is kept: the config in force (with when it came into force and
+the trading day that was), the change waiting for the reset, the admin password's hash and the
+autostart in force.
 
 They live in the state database (``app_state``), beside the locks they decide, and a second
 copy of what loosening would undo (config, password, autostart) lives in the anchor
@@ -24,6 +25,7 @@ from typing import Any
 from core.app.anchor import Anchor, AnchorRecord, default_data_dir
 from core.config.io import ConfigError, dump_config, parse_config
 from core.config.models import AppConfig
+from core.domain.trading_day import TradingCalendar
 from core.persistence.app_state import AppState
 from core.persistence.database import Database
 from core.persistence.files import copy_database, set_aside
@@ -170,8 +172,10 @@ class ConfigVault:
         self.write_anchor()
 
     def _put_in_force(self) -> None:
+        general = self.in_force.general
+        day = TradingCalendar(general.reset_time, general.timezone).trading_day(self.since)
         self.state.put(IN_FORCE, {"config": self.in_force.model_dump(mode="json", exclude_none=True),
-                                  "since": self.since.isoformat()})
+                                  "since": self.since.isoformat(), "trading_day": day.isoformat()})
 
     def pending(self) -> Waiting | None:
         value = self.state.get(PENDING)
