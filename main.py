@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from core.app.headless import run_headless
 
-        return asyncio.run(run_headless(config, demo=args.demo))
+        return asyncio.run(run_headless(config, demo=args.demo, config_path=args.config))
     return run_tray_app(config, args.config, demo=args.demo)
 
 

@@ -302,8 +302,23 @@ def test_lowering_a_limit_while_switching_the_rule_off() -> None:
     assert later == new
 
 
-def test_gateway_changes_are_neutral() -> None:
+def test_another_gateway_or_user_loosens_as_it_could_leave_nothing_watched() -> None:
+    old = with_values(every_rule_on(), **{"gateway.username": "me"})
+    for key, value in (("gateway.api_url", "https://gateway.example"),
+                       ("gateway.user_hub_url", "https://rtc.example/hubs/user"),
+                       ("gateway.market_hub_url", "https://rtc.example/hubs/market"),
+                       ("gateway.username", "someone-else")):
+        assert direction_of(old, with_values(old, **{key: value})) == {key: L}
+
+
+def test_naming_the_user_where_none_was_named_tightens() -> None:
     old = every_rule_on()
+    assert old.gateway.username == ""
+    assert direction_of(old, with_values(old, **{"gateway.username": "me"})) == {"gateway.username": T}
+
+
+def test_with_nothing_enforced_gateway_changes_are_neutral() -> None:
+    old = config()
     new = with_values(old, **{"gateway.api_url": "https://gateway.example", "gateway.username": "me"})
     assert set(direction_of(old, new).values()) == {N}
 

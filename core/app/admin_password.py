@@ -1,11 +1,17 @@
 """The optional admin password that guards loosening the rules (SPEC section 3, config changes).
 
-Only a salted scrypt hash is kept, in a small JSON file in the config directory, with the
-parameters it was made with, so the cost can be raised later without breaking old files.
-The password itself is never written anywhere.
+Only a salted scrypt hash is kept, with the parameters it was made with, so the cost can be
+raised later without breaking old records. The password itself is never written anywhere.
 
-A damaged file still counts as a password being set: a broken file must not quietly remove
-the gate. Nothing then verifies, and the error names the file to delete to start over.
+Where the hash lives: with the config in force (:class:`core.app.config_vault.ConfigVault`,
+in the state file and the anchor), so that deleting a file removes nothing. There, removing
+the password is a loosening like any other: it takes effect at the next daily reset (the
+password is still asked for until then). Without a vault (tests, tools) the hash is a small
+JSON file in the config directory, ``admin_password.json``, as earlier versions kept it; a
+vault takes that file over once and deletes it.
+
+A damaged record still counts as a password being set: a broken record must not quietly
+remove the gate. Nothing then verifies, and the error says so.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import logging
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from core.config.io import write_text_atomic
 
@@ -53,9 +60,62 @@ class _Hash:
     key: bytes
 
 
-class AdminPassword:
+class HashStore(Protocol):
+    """Where the hash record lives: its JSON text, or None when no password is set."""
+
+    @property
+    def where(self) -> str:
+        """For messages: "the admin password file …"."""
+        ...
+
+    def read(self) -> str | None: ...
+
+    def write(self, text: str) -> None: ...
+
+    def delete(self) -> None: ...
+
+
+class FileHashStore:
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    @property
+    def where(self) -> str:
+        return f"the admin password file {self.path}"
+
+    def read(self) -> str | None:
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def write(self, text: str) -> None:
+        write_text_atomic(self.path, text)
+
+    def delete(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class RemovalRule(Protocol):
+    """How a removal waits: the vault records it and applies it at the next reset."""
+
+    def removal_at(self) -> datetime | None: ...
+
+    def request_removal(self) -> datetime: ...
+
+    def withdraw_removal(self) -> None: ...
+
+
+class AdminPassword:
+    def __init__(self, path: Path | None = None, *, store: HashStore | None = None,
+                 removal: RemovalRule | None = None) -> None:
+        if store is None:
+            if path is None:
+                raise ValueError("AdminPassword needs a path or a store")
+            store = FileHashStore(path)
+        self.path = path
+        self.store = store
+        self.removal = removal  # None: removing takes effect at once
 
     @classmethod
     def beside(cls, config_path: Path) -> AdminPassword:
@@ -63,7 +123,15 @@ class AdminPassword:
         return cls(config_path.parent / FILE_NAME)
 
     def is_set(self) -> bool:
-        return self.path.exists()
+        try:
+            return self.store.read() is not None
+        except OSError:
+            return True  # unreadable is not "no password"
+
+    @property
+    def removal_pending_at(self) -> datetime | None:
+        """When a requested removal takes effect (the next reset), or None."""
+        return self.removal.removal_at() if self.removal is not None and self.is_set() else None
 
     def verify(self, password: str) -> bool:
         """True only for the right password. Never raises for a wrong or damaged one."""
@@ -77,7 +145,7 @@ class AdminPassword:
         try:
             key = _derive(password, stored.salt, stored.n, stored.r, stored.p, len(stored.key))
         except (ValueError, MemoryError) as exc:
-            log.warning("admin password file %s cannot be checked: %s", self.path, exc)
+            log.warning("%s cannot be checked: %s", self.store.where, exc)
             return False
         return hmac.compare_digest(key, stored.key)
 
@@ -97,12 +165,22 @@ class AdminPassword:
             "salt": base64.b64encode(salt).decode("ascii"),
             "hash": base64.b64encode(key).decode("ascii"),
         }
-        write_text_atomic(self.path, json.dumps(record, indent=2) + "\n")
+        self.store.write(json.dumps(record, indent=2) + "\n")
+        if self.removal is not None:
+            self.removal.withdraw_removal()  # a new password is kept, not removed at the reset
 
-    def clear(self, current: str) -> None:
-        """Remove the password (protection changes no longer ask for one)."""
+    def clear(self, current: str) -> datetime | None:
+        """Remove the password (loosening then no longer asks for one). With a removal rule
+        the password stays in force until the next reset: returns when it goes (None: now)."""
         self._check_current(current)
-        self.path.unlink(missing_ok=True)
+        if self.removal is not None and self.is_set():
+            return self.removal.request_removal()
+        self.store.delete()
+        return None
+
+    def remove_now(self) -> None:
+        """The removal's reset has come (the vault calls this)."""
+        self.store.delete()
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -116,11 +194,11 @@ class AdminPassword:
 
     def _read(self) -> _Hash | None:
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
+            text = self.store.read()
         except OSError as exc:
             raise self._damaged(f"cannot be read ({exc.strerror})") from None
+        if text is None:
+            return None
         try:
             data: Any = json.loads(text)
             if not isinstance(data, dict) or data.get("algorithm") != "scrypt":
@@ -137,8 +215,10 @@ class AdminPassword:
         return _Hash(n, r, p, salt, key)
 
     def _damaged(self, why: str) -> AdminPasswordError:
+        if self.path is not None:
+            return AdminPasswordError(f"{self.store.where} {why}; delete it to set a new password")
         return AdminPasswordError(
-            f"the admin password file {self.path} {why}; delete it to set a new password"
+            f"{self.store.where} {why}: nothing can verify it, so loosening stays closed"
         )
 
 

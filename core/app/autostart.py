@@ -8,18 +8,29 @@
 Nothing here needs administrator rights, and nothing is started now: each entry takes effect at
 the next login. The command is the bundle's own executable when frozen (PyInstaller sets
 ``sys.frozen``), else this interpreter running main.py.
+
+Turning it off loosens protection (protection that does not start with the computer is none),
+so with the config in force kept in a vault it waits for the next daily reset like any other
+loosening: :class:`GuardedAutostart` keeps the entry until then, and puts back an entry removed
+while the app was stopped (until that reset). :func:`install_guard` makes :func:`backend` hand
+out the guard, so the settings window's checkbox goes through it.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import plistlib
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "RiskManager"
 DISPLAY_NAME = "Risk Manager"
@@ -209,13 +220,30 @@ class RunKey:
 
 # --- the current platform ---------------------------------------------------------------------
 
-def backend(platform: str | None = None) -> Backend:
+_guard: Backend | None = None
+
+
+def platform_backend(platform: str | None = None) -> Backend:
     platform = platform or sys.platform
     if platform == "win32":
         return RunKey()
     if platform == "darwin":
         return LaunchAgent()
     return XdgAutostart()
+
+
+def backend(platform: str | None = None) -> Backend:
+    """The entry for this platform; the installed guard when there is one."""
+    if platform is None and _guard is not None:
+        return _guard
+    return platform_backend(platform)
+
+
+def install_guard(guard: Backend | None) -> None:
+    """Route :func:`backend` (and so the settings window's checkbox) through ``guard``;
+    None removes it."""
+    global _guard
+    _guard = guard
 
 
 def enable(command: list[str] | None = None) -> None:
@@ -228,3 +256,94 @@ def disable() -> None:
 
 def is_enabled() -> bool:
     return backend().is_enabled()
+
+
+# --- turning it off waits for the reset ------------------------------------------------------
+
+class AutostartRecord(Protocol):
+    """Where the autostart in force is kept (:class:`core.app.config_vault.ConfigVault`)."""
+
+    def autostart(self) -> dict[str, Any] | None: ...
+
+    def save_autostart(self, value: dict[str, Any]) -> None: ...
+
+
+class GuardedAutostart:
+    """A :class:`Backend` whose ``disable`` waits for the next reset while the entry is on.
+
+    The record holds ``{"on": bool, "off_at": ISO time or None}``: on while the app has seen
+    the entry on; ``off_at`` when a switch-off waits for its reset.
+    """
+
+    def __init__(self, inner: Backend, record: AutostartRecord,
+                 next_reset: Callable[[], datetime],
+                 command: Callable[[], list[str]] = launch_command) -> None:
+        self.inner = inner
+        self.record = record
+        self.next_reset = next_reset
+        self.command = command
+
+    @property
+    def off_pending_at(self) -> datetime | None:
+        value = (self.record.autostart() or {}).get("off_at")
+        try:
+            return datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    def _on(self) -> bool:
+        return bool((self.record.autostart() or {}).get("on"))
+
+    def _save(self, on: bool, off_at: datetime | None = None) -> None:
+        self.record.save_autostart({"on": on, "off_at": off_at.isoformat() if off_at else None})
+
+    def enable(self, command: list[str]) -> None:
+        self.inner.enable(command)
+        self._save(True)
+
+    def disable(self) -> None:
+        if not self._on():
+            self.inner.disable()
+            self._save(False)
+            return
+        at = self.off_pending_at or self.next_reset()
+        self._save(True, at)
+        log.warning("starting with the computer stays on until the next reset (%s): switching it "
+                    "off loosens protection", at.isoformat())
+
+    def is_enabled(self) -> bool:
+        return self.inner.is_enabled()
+
+    def check_at_start(self) -> None:
+        """An entry seen on is in force; one removed while the app was stopped is put back
+        until the next reset, when the removal takes effect."""
+        try:
+            entry = self.inner.is_enabled()
+        except OSError as exc:
+            log.warning("cannot read the start-with-the-computer entry: %s", exc)
+            return
+        if entry and not self._on():
+            self._save(True)
+        elif not entry and self._on():
+            at = self.off_pending_at or self.next_reset()
+            try:
+                self.inner.enable(self.command())
+            except OSError as exc:
+                log.error("the start-with-the-computer entry was removed and cannot be put back: %s",
+                          exc)
+                return
+            self._save(True, at)
+            log.warning("the start-with-the-computer entry was removed while the risk manager was "
+                        "stopped: it is back until the next reset (%s)", at.isoformat())
+
+    def apply_if_due(self, now: datetime) -> None:
+        at = self.off_pending_at
+        if at is None or now < at:
+            return
+        try:
+            self.inner.disable()
+        except OSError as exc:
+            log.error("switching off starting with the computer failed: %s", exc)
+            return
+        self._save(False)
+        log.warning("starting with the computer is off (asked for before the reset)")

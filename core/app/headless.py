@@ -1,4 +1,9 @@
-"""Headless mode: the same service with no GUI, logging to stdout until SIGINT/SIGTERM."""
+"""Headless mode: the same service with no GUI, logging to stdout until SIGINT/SIGTERM.
+
+As in the tray app: one copy per user (a second exits 1), the config in force kept with the
+state (the config file is a request: what loosens waits for the reset, and is logged), and the
+off-PC alerts, their secrets read from the OS keyring or, with none, the user-only file.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,18 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.app.alerts import SecretStore, start_alerts
+from core.app.anchor import Anchor
+from core.app.autostart import Backend
+from core.app.config_manager import ConfigManager, open_config_manager
 from core.app.credentials import Credentials, CredentialsError, load_credentials
 from core.app.instance import AlreadyRunning, InstanceLock
 from core.app.notice_log import NoticeLog
+from core.app.secret_store import AppSecretStore
 from core.app.service import RiskService
+from core.config.io import default_config_path, save_config
 from core.config.models import AppConfig
+from core.domain.clock import GatewayClock
 from core.gateway.redact import install_redaction
 
 if TYPE_CHECKING:
@@ -78,7 +90,14 @@ async def run_headless(
     demo: bool,
     stop: asyncio.Event | None = None,
     instance: InstanceLock | None = None,
+    config_path: Path | None = None,
+    anchor: Anchor | None = None,
+    secret_store: SecretStore | None = None,
+    autostart_backend: Backend | None = None,
 ) -> int:
+    """``config`` is the config file as read (a request); ``config_path`` where it came from
+    (default: the user's config file). ``anchor``, ``secret_store`` and ``autostart_backend``
+    replace the user's own (tests)."""
     stop = stop or asyncio.Event()
     secrets: list[str | CurrentToken] = []
     configure_logging(secrets)
@@ -92,24 +111,44 @@ async def run_headless(
             print(exc, file=sys.stderr)
             log.error("not starting: %s", exc)
             return EXIT_FAILURE
+    manager: ConfigManager | None = None
     try:
+        clock = GatewayClock()
         if demo:
             gateway, config, credentials = await start_demo_gateway(config)
             if not config.general.data_dir:
                 # A fresh state file per demo run: an old demo's lock must not greet a newcomer.
                 data_dir = Path(tempfile.mkdtemp(prefix="riskmanager-demo-"))
+                config = config.model_copy(update={"general": config.general.model_copy(
+                    update={"data_dir": str(data_dir)})})
+            # The demo keeps its own config in force beside its own state, never the user's.
+            demo_dir = Path(config.general.data_dir)
+            config_path = demo_dir / "config.toml"
+            save_config(config, config_path)
+            anchor = Anchor(demo_dir / "anchor.json")
             log.info("demo gateway running at %s", config.gateway.api_url)
-        else:
+        try:
+            manager = open_config_manager(
+                config_path or default_config_path(), config, clock=clock, anchor=anchor,
+                autostart_backend=autostart_backend)
+        except Exception as exc:
+            print(f"cannot open the state in force: {exc}", file=sys.stderr)
+            log.error("cannot open the state in force: %s", exc)
+            return EXIT_FAILURE
+        if not demo:
             try:
-                credentials = load_credentials(config.gateway.username or None)
+                # Who to log in as is part of the config in force (a new user waits for the reset).
+                credentials = load_credentials(manager.config.gateway.username or None)
             except CredentialsError as exc:
                 print(f"bad config: {exc}", file=sys.stderr)
                 return EXIT_BAD_CONFIG
         secrets.append(credentials.api_key)
-        service = RiskService(config, credentials, data_dir=data_dir)
+        service = RiskService(config, credentials, data_dir=data_dir, clock=clock,
+                              config_manager=manager)
         # The token changes on every refresh: redact whichever one is current.
         secrets.append(CurrentToken(service))
-        notices = NoticeLog(service.bus, config.general.timezone)
+        notices = NoticeLog(service.bus, manager.config.general.timezone)
+        alerts = start_alerts(service, secret_store if secret_store is not None else AppSecretStore())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: no signal handlers
@@ -125,10 +164,13 @@ async def run_headless(
             return EXIT_FAILURE
         finally:
             await service.stop()
+            await alerts.stop()
             notices.close()
         log.info("stopped cleanly")
         return EXIT_OK
     finally:
+        if manager is not None and manager.vault is not None:
+            manager.vault.close()
         instance.release()
         if gateway is not None:
             await gateway.stop()

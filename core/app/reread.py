@@ -21,6 +21,10 @@ from core.gateway.rest import GatewayRest
 log = logging.getLogger("core.app.service")
 
 REREAD_BACKOFF = (1.0, 2.0, 5.0, 10.0, 15.0)
+# An update that could not be applied (RereadNeeded, an impossible value): the account is read
+# again after this pause, once for everything that arrived meanwhile, and at most this often.
+REQUEST_DEBOUNCE = 0.3
+REQUEST_MIN_INTERVAL = 2.0
 
 
 class AccountRereader:
@@ -32,6 +36,9 @@ class AccountRereader:
         after_all: Callable[[], Awaitable[None]],
         backoff: Sequence[float] = REREAD_BACKOFF,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        before_account: Callable[[int], Awaitable[None]] | None = None,
+        debounce: float = REQUEST_DEBOUNCE,
+        min_interval: float = REQUEST_MIN_INTERVAL,
     ) -> None:
         self._rest = rest
         self._engine = engine
@@ -39,7 +46,14 @@ class AccountRereader:
         self._after_all = after_all
         self.backoff = tuple(backoff) or REREAD_BACKOFF
         self._sleep = sleep
+        # Runs before each account's re-read (a rebuilt state file closes new entries first).
+        self._before_account = before_account
+        self.debounce = debounce
+        self.min_interval = min_interval
         self._task: asyncio.Task[None] | None = None
+        self._requested: dict[int, str] = {}  # account → why, waiting for the request task
+        self._request_task: asyncio.Task[None] | None = None
+        self._last_request: dict[int, float] = {}
 
     @property
     def running(self) -> bool:
@@ -58,11 +72,60 @@ class AccountRereader:
             task.cancel()
 
     async def aclose(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for name in ("_task", "_request_task"):
+            task = getattr(self, name)
+            setattr(self, name, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    def request(self, account_id: int, why: str) -> None:
+        """Read this account again over REST soon: an update could not be applied as it stood.
+        Requests that arrive together are served by one re-read; an account is re-read at most
+        every ``min_interval`` seconds. Nothing here waits: the re-read runs in a task."""
+        if account_id not in self._requested:
+            log.warning("account %s will be read again over REST: %s", account_id, why)
+        self._requested.setdefault(account_id, why)
+        if self._request_task is None or self._request_task.done():
+            self._request_task = asyncio.get_running_loop().create_task(
+                self._serve_requests(), name="reread-request")
+
+    async def _serve_requests(self) -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(self.debounce)
+        while self._requested:
+            if self.running:  # the re-read after a (re)connect covers every account
+                await asyncio.sleep(self.debounce)
+                continue
+            now = loop.time()
+            wait = max((self._last_request.get(a, -1e9) + self.min_interval - now
+                        for a in self._requested), default=0.0)
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            accounts, self._requested = list(self._requested), {}
+            for account_id in accounts:
+                self._last_request[account_id] = loop.time()
+            rest, engine = self._rest(), self._engine()
+            try:
+                listed = await rest.accounts(only_active=False)
+            except Exception as exc:
+                log.warning("re-reading %s over REST failed (%s): trying again", accounts, exc)
+                for account_id in accounts:
+                    self._requested.setdefault(account_id, "a re-read that failed")
+                await asyncio.sleep(self.backoff[0])
+                continue
+            for account_id in accounts:
+                try:
+                    await reconcile_account(rest, engine, account_id, listed)
+                except Exception as exc:
+                    log.warning("re-reading account %s failed (%s): trying again", account_id, exc)
+                    self._requested.setdefault(account_id, "a re-read that failed")
+                    continue
+                self._on_account_done(account_id)
+            with contextlib.suppress(Exception):
+                await self._after_all()
 
     async def _until_done(self, pending: list[int]) -> None:
         failures = 0
@@ -75,6 +138,8 @@ class AccountRereader:
                 continue
             for account_id in list(pending):
                 try:
+                    if self._before_account is not None:
+                        await self._before_account(account_id)
                     await reconcile_account(rest, engine, account_id, accounts)
                 except Exception as exc:
                     log.warning("re-reading account %s failed: %s", account_id, exc)

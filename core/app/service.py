@@ -1,9 +1,12 @@
 """The service: one object that owns the engine's whole life.
 
-start(): open the state file and restore (locks first), log in, load contracts, pick the
-protected accounts, connect both hubs; each (re)connect re-subscribes and reconciles over
-REST before an account counts as **protected** again. stop(): hubs, tasks, HTTP and the
-writers, in that order, without hanging.
+start(): learn the gateway's time, take the config file's request (with a config manager that
+keeps the config in force), open the state file and restore (locks first), log in, load
+contracts, pick the protected accounts (and any account a lock still protects), connect both
+hubs; each (re)connect re-subscribes and reconciles over REST before an account counts as
+**protected** again. A rebuilt state file, an unclean stop and failing state writes are handled
+by :class:`core.app.state_guard.StateGuard`. stop(): hubs, tasks, HTTP and the writers, in that
+order, without hanging, and the run marked clean.
 """
 
 from __future__ import annotations
@@ -15,14 +18,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from platformdirs import user_data_dir
 
 from core.app.config_manager import ConfigManager
+from core.app.config_vault import ConfigVault
 from core.app.credentials import Credentials
 from core.app.gateway_time import learn_gateway_time
+from core.app.mll_seed import PAUSE as MLL_SEED_PAUSE
+from core.app.mll_seed import needs_seed, seed_all
 from core.app.reread import REREAD_BACKOFF, AccountRereader
+from core.app.service_accounts import RECONCILING, AccountsInForce
+from core.app.state_guard import StateGuard
 from core.config.io import APP_DIR_NAME
 from core.config.models import AppConfig
 from core.domain.bus import EventBus
@@ -32,7 +39,7 @@ from core.domain.holidays import load_holidays
 from core.domain.parse import ParseError, parse_market_push, parse_user_push
 from core.enforcement.executor import EnforcementExecutor
 from core.engine.engine import Engine
-from core.engine.notices import AccountStatusChanged, HubStatusChanged
+from core.engine.notices import AccountStatusChanged, HubStatusChanged, RereadNeeded
 from core.gateway.errors import AuthError, GatewayRestError
 from core.gateway.hubs import MARKET_EVENTS, USER_EVENTS, Hub, HubState
 from core.gateway.rest import GatewayRest
@@ -45,8 +52,6 @@ log = logging.getLogger(__name__)
 
 PROTECTED = "protected"
 RECONNECTING = "reconnecting"
-RECONCILING = "reconciling"
-STARTING = "starting"
 
 STARTUP_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between attempts to reach the gateway
 TIME_PROBE_TIMEOUT = 3.0  # how long restoring waits to learn the gateway's time first
@@ -56,7 +61,11 @@ def resolve_data_dir(config: AppConfig) -> Path:
     return Path(config.general.data_dir) if config.general.data_dir else Path(user_data_dir(APP_DIR_NAME, appauthor=False))
 
 
-class RiskService:
+def _vault_of(manager: ConfigManager | None) -> ConfigVault | None:
+    return manager.vault if manager is not None else None
+
+
+class RiskService(AccountsInForce):
     def __init__(
         self,
         config: AppConfig,
@@ -74,10 +83,14 @@ class RiskService:
         enforcement_options: dict[str, Any] | None = None,
         rest_factory: Callable[[], GatewayRest] | None = None,
         config_manager: ConfigManager | None = None,
+        mll_seed_pause: float = MLL_SEED_PAUSE,
     ) -> None:
-        self.config = config
+        vault = _vault_of(config_manager)
+        # With a vault the config in force is the vault's (the file is a request, taken at
+        # start), and the state lives where the vault found it, whatever the file says.
+        self.config = config_manager.config if config_manager is not None and vault is not None else config
         self.credentials = credentials
-        self.data_dir = data_dir or resolve_data_dir(config)
+        self.data_dir = data_dir or (vault.data_dir if vault is not None else resolve_data_dir(config))
         # The gateway's time run on the monotonic clock: moving the PC's clock neither ends a
         # lock nor starts a trading day.
         self.clock: Clock = clock or GatewayClock()
@@ -89,7 +102,10 @@ class RiskService:
         self._rereader = AccountRereader(
             lambda: self.rest, lambda: self.engine, self._reread_done,
             self._subscribe_held_quotes, reread_backoff,
+            before_account=self._before_reread,
         )
+        self.guard: StateGuard | None = None
+        self._mll_seed_pause = mll_seed_pause
         self._hub_options = hub_options or {}
         self._enforcement_options = enforcement_options or {}
         self._rest_factory = rest_factory
@@ -116,7 +132,9 @@ class RiskService:
         gw = self.config.gateway
         inbox = Inbox()
         inbox.attach(loop.call_soon_threadsafe)
-        self.store = StateStore(Database(self.data_dir / "state.db"), inbox, self._db_executor)
+        vault = _vault_of(self.config_manager)
+        db = vault.db if vault is not None and vault.db.path == self.data_dir / "state.db" else None
+        self.store = StateStore(db or Database(self.data_dir / "state.db"), inbox, self._db_executor)
         self.rest = (
             self._rest_factory()
             if self._rest_factory
@@ -125,9 +143,16 @@ class RiskService:
         if isinstance(self.clock, GatewayClock):
             self.rest.on_server_time(self.clock.observe_server_date)
             await learn_gateway_time(self.clock, self.rest.login, TIME_PROBE_TIMEOUT)
+        self.guard = StateGuard(self.store, self.bus, self.clock, vault)
+        if self.config_manager is not None and vault is not None:
+            # The config file is a request, judged once the time is known (a clock moved back
+            # must not bring the reset a loosening waits for any closer).
+            known = getattr(self.clock, "anchored", True)
+            self.config_manager.take_request(None if known else self.guard.latest_known_time())
+            self.config = self.config_manager.config
         self.engine = Engine(self.config, self.clock, _NoPort(), self.bus, self.store, load_holidays())
         if self.config_manager is not None:
-            self.config_manager.add_listener(self.engine.apply_config)
+            self.config_manager.add_listener(self._config_changed)
         self.enforcement = EnforcementExecutor(
             self.rest, self.bus, self.engine.enforcement_log, self.clock,
             contract_name=self._contract_name, **self._enforcement_options,
@@ -135,6 +160,8 @@ class RiskService:
         self.engine.port = self.enforcement
         self.engine.restore()  # locks are enforced from here on, even before the gateway answers
         self._log_restored_locks()
+        self.guard.started(self.engine)  # a rebuilt state file, an unclean stop: said now
+        self.bus.subscribe(self._on_reread_needed, RereadNeeded)
         # Timers, lock expiry and the daily reset run from here on, even with no gateway yet.
         self._spawn(self._tick_loop(), "tick")
         contracts, accounts = await self._reach_gateway()
@@ -142,15 +169,8 @@ class RiskService:
         for contract in contracts:
             self.engine.contracts.put(contract)
         self.engine.contracts.loader = self.rest.contract
-        wanted = set(self.config.general.accounts)
-        protected = [a for a in accounts if not wanted or a.account_id in wanted]
-        missing = wanted - {a.account_id for a in accounts}
-        for account_id in sorted(missing):
-            log.warning("account %s from the config is not an active account of this login", account_id)
-        self.engine.protected = {a.account_id for a in protected}
-        for account in protected:
-            self.names[account.account_id] = account.name or ""
-            self._set_status(account.account_id, STARTING)
+        protected = self._choose_accounts(accounts)
+        seeds = needs_seed(self.engine, protected)
         self.user_hub = Hub(
             "user", gw.user_hub_url, self._token_for("user"), USER_EVENTS,
             self._on_user_message, self._user_connected,
@@ -166,6 +186,8 @@ class RiskService:
         self.market_hub.start()
         self._spawn(self.rest.keep_token_fresh(), "token")
         self._spawn(self._reconcile_loop(), "reconcile")
+        if seeds:
+            self._spawn(seed_all(self.engine, self.rest, seeds, self._mll_seed_pause), "mll-seed")
 
     async def start_unless(self, stop: asyncio.Event) -> bool:
         """:meth:`start`, abandoned if ``stop`` is set first; True if it completed.
@@ -235,25 +257,10 @@ class RiskService:
             await self.rest.aclose()
         if hasattr(self, "engine"):
             self.engine.flush()
+        if self.guard is not None:
+            self.guard.stopped()  # the run is marked clean: the next start has nothing to report
         if hasattr(self, "store"):
             self.store.close()
-
-    def _log_restored_locks(self) -> None:
-        """A lock from before a restart is not a new LockSet; still say it is in force."""
-        now = self.clock.now()
-        zone = ZoneInfo(self.config.general.timezone)
-        for lock in self.engine.lockouts.all_locks():
-            if not lock.active_at(now):
-                continue
-            until = (
-                f"until {lock.until.astimezone(zone):%a %Y-%m-%d %H:%M %Z}"
-                if lock.until is not None
-                else "until the gateway allows trading again"
-            )
-            log.info(
-                "restored lock: account %s %s %s %s: %s",
-                lock.account_id, lock.rule_id, lock.kind.value, until, lock.reason,
-            )
 
     def _contract_name(self, contract_id: str) -> str:
         contract = self.engine.contracts.get(contract_id)
@@ -312,8 +319,22 @@ class RiskService:
         self._rereader.start(list(self.status))
 
     def _reread_done(self, account_id: int) -> None:
+        if self.guard is not None:
+            # The day's trades have been read: a rebuilt state file is whole again for it.
+            self.guard.history_read(self.engine, account_id, list(self.status))
         if self.user_hub.connected:
+            became = self.status.get(account_id) != PROTECTED
             self._set_status(account_id, PROTECTED)
+            if became and self.guard is not None and self.guard.gap_to_report(account_id):
+                self._spawn(self.guard.report_gap(self.rest, account_id), "gap")
+
+    async def _before_reread(self, account_id: int) -> None:
+        if self.guard is not None:
+            await self.guard.before_reread(self.rest, self.engine, account_id)
+
+    def _on_reread_needed(self, notice: RereadNeeded) -> None:
+        if notice.account_id in self.status:
+            self._rereader.request(notice.account_id, notice.why)
 
     async def _market_connected(self) -> None:
         self._quote_subscriptions.clear()
@@ -336,6 +357,9 @@ class RiskService:
             events = parse_user_push(target, arguments)
         except ParseError as exc:
             log.warning("skipped a malformed %s push: %s", target, exc)
+            if exc.account_id is not None and exc.account_id in self.status:
+                # What it described may have changed: read the account instead of guessing.
+                self._rereader.request(exc.account_id, f"an impossible {target} value")
             return
         for event in events:
             if type(event) is TradeEvent and isinstance(self.clock, GatewayClock):
@@ -382,7 +406,9 @@ class RiskService:
             if isinstance(self.clock, GatewayClock):
                 self.clock.check_skew()  # a PC clock moved now is logged now
             self.engine.tick()
-            if self.config_manager is not None:
+            if self.guard is not None:
+                self.guard.heartbeat()
+            if self.config_manager is not None and self.engine.time_known():
                 try:
                     # A loosening approved earlier comes into force at the reset (the manager's
                     # listener hands it to the engine).

@@ -5,8 +5,8 @@ effect at the next reset, and need the admin password when one is set."
 
 :func:`classify` compares two configs key by key. Each change is judged *from the config in
 force*, as if it were the only change: a lower loss limit tightens, disabling an enabled rule
-loosens, and a key with no clear direction (a scope, a timezone) loosens unless it is clearly
-tighter, erring on the side of protection. Changes to a rule that is off change no protection
+loosens, and a key with no clear direction (a scope, a timezone, the data folder, a gateway URL
+or the username) loosens unless it is clearly tighter, erring on the side of protection. Changes to a rule that is off change no protection
 now (enabling it tightens). :func:`split` applies what does not loosen and keeps the whole new
 config for the reset. :class:`core.app.config_manager.ConfigManager` owns the files and the
 deferral.
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 class Direction(StrEnum):
     TIGHTENS = "tightens"
     LOOSENS = "loosens"
-    NEUTRAL = "neutral"  # no protection in force changes (a rule that is off, a gateway URL)
+    NEUTRAL = "neutral"  # no protection in force changes (a rule that is off, an alert setting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +267,17 @@ def _general_direction(key: str, old: AppConfig, o: Any, n: Any) -> Direction:
     return L
 
 
+def _gateway_direction(key: str, old: AppConfig, o: Any, n: Any) -> Direction:
+    """Where to connect and as whom: another URL or user could leave the app watching nothing,
+    so it waits like any loosening (unless nothing is enforced to begin with). Naming the user
+    where none was named (first setup) is what makes protection possible: it tightens."""
+    if not _any_rule_enabled(old):
+        return N
+    if key == "username" and not o:
+        return T
+    return L
+
+
 Leaf = tuple[str, str, str | None, Any, Any]  # dotted key, field, map entry, old, new
 
 
@@ -337,8 +348,8 @@ def _account_changes(old: AppConfig, new: AppConfig) -> list[Change]:
 def classify(old: AppConfig, new: AppConfig) -> list[Change]:
     """Every changed key and what it does to the protection in force, in file order."""
     changes = [
-        Change(key, o, n, N)  # where to connect and as whom: not a rule, applies at once
-        for key, _, _, o, n in _leaves("gateway", "gateway", old.gateway, new.gateway)
+        Change(key, o, n, _gateway_direction(name, old, o, n))
+        for key, name, _, o, n in _leaves("gateway", "gateway", old.gateway, new.gateway)
     ]
     changes += [
         Change(key, o, n, _general_direction(name, old, o, n))

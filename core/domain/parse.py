@@ -31,6 +31,7 @@ from core.domain.payload import (
     read_bool,
     read_decimal,
     read_float,
+    read_id_str,
     read_int,
     read_opt_int,
     read_req_float,
@@ -71,8 +72,7 @@ def parse_order(payload: Any) -> OrderEvent:
     d = as_mapping(payload, "order")
     account_id = _account_of(d)
     try:
-        contract_id = read_str(d, "contractId")
-        assert contract_id is not None
+        contract_id = read_id_str(d, "contractId")
         size = read_opt_int(d, "size")
         if size is not None and size < 0:
             raise ParseError(f"field 'size' is negative: {size}")
@@ -104,8 +104,7 @@ def parse_position(payload: Any) -> PositionEvent:
     d = as_mapping(payload, "position")
     account_id = _account_of(d)
     try:
-        contract_id = read_str(d, "contractId")
-        assert contract_id is not None
+        contract_id = read_id_str(d, "contractId")
         # A missing size is not "flat": nothing says what the position is now.
         size = read_int(d, "size")
         if size < 0:
@@ -131,8 +130,7 @@ def parse_trade(payload: Any) -> TradeEvent:
     d = as_mapping(payload, "trade")
     account_id = _account_of(d)
     try:
-        contract_id = read_str(d, "contractId")
-        assert contract_id is not None
+        contract_id = read_id_str(d, "contractId")
         created_at = read_ts(d, "creationTimestamp")
         if created_at is None:
             raise ParseError("missing field 'creationTimestamp'")
@@ -173,9 +171,14 @@ def _required_price(d: Mapping[str, Any], key: str) -> float:
     return value
 
 
-def parse_quote(contract_id: Any, payload: Any) -> QuoteEvent:
+def _market_contract(contract_id: Any, what: str) -> str:
     if not isinstance(contract_id, str) or not contract_id:
-        raise ParseError(f"quote contract id is not a string: {show(contract_id)}")
+        raise ParseError(f"{what} contract id is not a string: {show(contract_id)}")
+    return read_id_str({"contractId": contract_id}, "contractId")
+
+
+def parse_quote(contract_id: Any, payload: Any) -> QuoteEvent:
+    contract_id = _market_contract(contract_id, "quote")
     d = as_mapping(payload, "quote")
     return QuoteEvent(
         contract_id=contract_id,
@@ -195,8 +198,7 @@ def _items(payload: Any, what: str) -> Sequence[Any]:
 
 
 def parse_market_trades(contract_id: Any, payload: Any) -> list[MarketTradeEvent]:
-    if not isinstance(contract_id, str) or not contract_id:
-        raise ParseError(f"trade contract id is not a string: {show(contract_id)}")
+    contract_id = _market_contract(contract_id, "trade")
     out = []
     for item in _items(payload, "market trade"):
         d = as_mapping(item, "market trade")
@@ -212,8 +214,7 @@ def parse_market_trades(contract_id: Any, payload: Any) -> list[MarketTradeEvent
 
 
 def parse_depth(contract_id: Any, payload: Any) -> list[DepthEvent]:
-    if not isinstance(contract_id, str) or not contract_id:
-        raise ParseError(f"depth contract id is not a string: {show(contract_id)}")
+    contract_id = _market_contract(contract_id, "depth")
     out = []
     for item in _items(payload, "depth"):
         d = as_mapping(item, "depth")

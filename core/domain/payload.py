@@ -6,6 +6,7 @@ failed on, because a log line saying only "bad payload" helps nobody at 3 a.m.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -27,6 +28,12 @@ class ParseError(ValueError):
 
 
 _MISSING = object()
+# What SQLite stores and gives back unchanged: a signed 64-bit integer, and text that is valid
+# UTF-8 (a lone surrogate is not) without NUL. Checked here, at the door, so that nothing is
+# ever held, judged or written that the state file could not read back.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_TEXT = 1_000  # characters in any text field (a name, a tag)
+MAX_ID_TEXT = 200  # characters in a text id (a contract id)
 
 
 def show(value: Any) -> str:
@@ -54,16 +61,19 @@ def read_int(d: Mapping[str, Any], *keys: str, required: bool = True, default: i
         return default
     if isinstance(value, bool):
         raise ParseError(f"field {keys[0]!r} is a boolean, expected an integer")
+    number: int | None = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    raise ParseError(f"field {keys[0]!r} is not an integer: {show(value)}")
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and len(value) <= 40:  # int("9" * 5000) is slow, and absurd
+        with contextlib.suppress(ValueError):
+            number = int(value)
+    if number is None:
+        raise ParseError(f"field {keys[0]!r} is not an integer: {show(value)}")
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ParseError(f"field {keys[0]!r} is out of range: {show(value)}")
+    return number
 
 
 def read_opt_int(d: Mapping[str, Any], key: str) -> int | None:
@@ -124,6 +134,30 @@ def read_str(d: Mapping[str, Any], *keys: str, required: bool = True) -> str | N
         return None
     if not isinstance(value, str):
         raise ParseError(f"field {keys[0]!r} is not a string: {show(value)}")
+    check_text(value, keys[0])
+    return value
+
+
+def check_text(value: str, field: str, limit: int = MAX_TEXT) -> str:
+    """``value`` if the state file can store and read it back as it is, else ParseError."""
+    if len(value) > limit:
+        raise ParseError(f"field {field!r} is too long ({len(value)} characters)")
+    if "\x00" in value:
+        raise ParseError(f"field {field!r} holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError(f"field {field!r} is not valid text (a lone surrogate)") from None
+    return value
+
+
+def read_id_str(d: Mapping[str, Any], key: str) -> str:
+    """A required text id (a contract id): short, printable, storable."""
+    value = read_str(d, key)
+    assert value is not None
+    check_text(value, key, MAX_ID_TEXT)
+    if not value or not value.isprintable():
+        raise ParseError(f"field {key!r} is not a usable id: {show(value)}")
     return value
 
 

@@ -163,7 +163,10 @@ class Engine:
             )
 
     def is_protected(self, account_id: int) -> bool:
-        return self.protected is None or account_id in self.protected
+        if self.protected is None or account_id in self.protected:
+            return True
+        # A lock protects its account until it ends, whatever the account list says.
+        return bool(self.lockouts.locks(account_id) or self.lockouts.symbol_locks(account_id))
 
     # --- startup -----------------------------------------------------------------------------------
 
@@ -193,7 +196,7 @@ class Engine:
             now = self.clock.now()
             book = self.rulebook
             for account_id in tuple(holders):
-                if self.protected is None or account_id in self.protected:
+                if self.protected is None or account_id in self.protected or self.is_protected(account_id):
                     rules = book.kinds(account_id).get(kind)
                     if not rules:
                         continue
@@ -257,6 +260,13 @@ class Engine:
         self.inbox.drain()
         now = self.clock.now()
         try:
+            if not self.time_known():
+                # Until the gateway has said what time it is, "now" is this computer's clock,
+                # which may have been moved: no lock ends, no trading day starts and no rule acts
+                # on the time of day (the gateway is unreachable meanwhile: nothing to act on).
+                if self.store is not None:
+                    self.store.batched.maybe_flush()
+                return
             self.timers.fire_due(now)
             self.locks.expire_due(now)
             for account_id in self.resets.due(now):
@@ -279,6 +289,11 @@ class Engine:
                 self.store.batched.maybe_flush()
         except Exception:
             log.exception("clock tick failed")
+
+    def time_known(self) -> bool:
+        """False while the clock is not yet anchored to the gateway's time (a
+        :class:`core.domain.clock.GatewayClock` before any answer); other clocks always know."""
+        return bool(getattr(self.clock, "anchored", True))
 
     def recheck(
         self, account_id: int, *, only: Iterable[str] | None = None,

@@ -1,6 +1,10 @@
 """Start-up: the engine's state read back from the state file, in SPEC section 4 order
 (lockouts, daily P&L, contracts, reset schedule with a missed reset run now, trade counts,
-positions and orders), then the daily limits judged at once on the restored P&L."""
+positions and orders), then the daily limits judged at once on the restored P&L.
+
+Lock expiry and a missed reset are judged on "now"; until the clock is anchored to the
+gateway's time (``engine.time_known()``), that is only this computer's clock, which the trader
+may have moved. Both then wait for the tick that follows the gateway's first answer."""
 
 from __future__ import annotations
 
@@ -41,7 +45,16 @@ def restore_state(engine: Engine) -> None:
     engine.contracts.restore(store.load_contracts())
     engine.mll.restore(store.load_mll())
     engine.resets.restore(store.load_resets())
-    for account_id in engine.resets.due(now):
+    due = engine.resets.due(now)
+    if due and not engine.time_known():
+        # This computer's clock says a reset was missed, but it may have been moved: the tick
+        # runs the reset once the gateway has confirmed the time (locks wait the same way).
+        log.warning(
+            "a missed daily reset for %s waits until the gateway confirms the time",
+            ", ".join(str(a) for a in due),
+        )
+        due = []
+    for account_id in due:
         log.info("account %s missed its daily reset while stopped: running it now", account_id)
         engine.run_reset(account_id, now)
     engine.counter.restore(trades, now)

@@ -1,4 +1,5 @@
-"""Opening the state file: WAL, synchronous FULL, schema creation and versioned migration."""
+"""Opening the state file: private to the user, checked for damage (a damaged file is set aside
+and a new one started), WAL, synchronous FULL, schema creation and versioned migration."""
 
 from __future__ import annotations
 
@@ -9,9 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy.exc import DatabaseError as SqlDatabaseError
 from sqlalchemy.pool import NullPool
 
 from core.persistence import schema
+from core.persistence.files import (
+    StateFileDamaged,
+    check_integrity,
+    private_dir,
+    private_file,
+    set_aside,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +33,7 @@ class SchemaError(RuntimeError):
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE trade_history ADD COLUMN commissions VARCHAR",),
     2: (),  # mll_state is a new table: create_all makes it
+    3: (),  # app_state is a new table: create_all makes it
 }
 
 
@@ -37,15 +47,50 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 class Database:
-    """One SQLite file. Each writer thread opens its own connection from ``engine``."""
+    """One SQLite file. Each writer thread opens its own connection from ``engine``.
+
+    ``created``: the file did not exist before this open (a first run, a deleted file, or a
+    damaged one set aside). ``set_aside``: where a damaged file went, with ``damage`` saying
+    what was wrong with it.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.set_aside: Path | None = None
+        self.damage = ""
+        private_dir(self.path.parent)
+        if self.path.exists():
+            try:
+                check_integrity(self.path)
+            except StateFileDamaged as exc:
+                self._set_damaged_aside(str(exc))
+        self.created = private_file(self.path)
+        self.engine = self._open()
+        try:
+            self._migrate()
+        except SqlDatabaseError as exc:
+            # Damage the quick check did not see (a table's own pages): the same remedy.
+            if not _damaged(exc):
+                raise
+            self.engine.dispose()
+            self._set_damaged_aside(str(exc.orig or exc))
+            self.created = private_file(self.path)
+            self.engine = self._open()
+            self._migrate()
+
+    def _open(self) -> Engine:
         # NullPool: a connection per user; writers hold theirs for their lifetime.
-        self.engine: Engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool)
-        event.listen(self.engine, "connect", _on_connect)
-        self._migrate()
+        engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool)
+        event.listen(engine, "connect", _on_connect)
+        return engine
+
+    def _set_damaged_aside(self, why: str) -> None:
+        self.damage = why
+        self.set_aside = set_aside(self.path)
+        log.critical(
+            "the state file %s is damaged (%s): kept as %s; a new one is started and today's "
+            "P&L and locks are rebuilt from the gateway's trade history", self.path, why, self.set_aside,
+        )
 
     def _current_version(self) -> int | None:
         with self.engine.connect() as conn:
@@ -94,6 +139,7 @@ class Database:
         connection holding the file open keeps them from being checkpointed).
         """
         backup = self.path.with_suffix(f".v{version}.bak")
+        private_file(backup)
         src = sqlite3.connect(self.path, timeout=5.0)
         try:
             dst = sqlite3.connect(backup)
@@ -108,3 +154,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _damaged(exc: SqlDatabaseError) -> bool:
+    orig = exc.orig
+    if not isinstance(orig, sqlite3.DatabaseError):
+        return False
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+    return "malformed" in str(orig) or "not a database" in str(orig)

@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 3  # 2: trade_history.commissions; 3: mll_state
+SCHEMA_VERSION = 4  # 2: trade_history.commissions; 3: mll_state; 4: app_state
 
 metadata = MetaData()
 
@@ -180,4 +180,15 @@ enforcement_log = Table(
     Column("details", Text, nullable=False, default="{}"),
     Column("execution_time_ms", Float, nullable=True),
     Index("ix_enforcement_log_account_time", "account_id", "timestamp"),
+)
+
+# What the app keeps beside the modules' state, one JSON value per key: the config in force and
+# the one waiting for the reset, the admin password's hash, autostart, the run's heartbeat and
+# a note that the state file was rebuilt. Read and written rarely (start-up, settings, ticks).
+app_state = Table(
+    "app_state",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+    Column("updated_at", String, nullable=False),
 )

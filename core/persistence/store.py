@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -23,6 +24,7 @@ from core.modules.mll_tracker import MllRecord
 from core.modules.pnl_tracker import DayPnl
 from core.modules.reset_scheduler import ResetRecord
 from core.persistence import schema
+from core.persistence.app_state import put_work
 from core.persistence.database import Database
 from core.persistence.loader import StateLoader
 from core.persistence.statements import _delete, _insert, _iso, _now, _upsert
@@ -55,11 +57,12 @@ class StateStore(StateLoader):
             "baseline": json.dumps(dict(lock.baseline)),
             "updated_at": _now(),
         }
-        self.critical.submit(_upsert(schema.lockouts, values, ["account_id", "rule_id"]), then)
+        self.critical.submit(_upsert(schema.lockouts, values, ["account_id", "rule_id"]), then,
+                             f"the {lock.rule_id} lock of account {lock.account_id}")
 
     def delete_lock(self, lock: Lock, then: Callable[[], None]) -> None:
         work = _delete(schema.lockouts, account_id=lock.account_id, rule_id=lock.rule_id)
-        self.critical.submit(work, then)
+        self.critical.submit(work, then, f"the end of the {lock.rule_id} lock of account {lock.account_id}")
 
     def save_symbol_lock(self, lock: SymbolLock, then: Callable[[], None]) -> None:
         values = {
@@ -70,12 +73,13 @@ class StateStore(StateLoader):
             "locked_at": _iso(lock.locked_at),
         }
         self.critical.submit(
-            _upsert(schema.symbol_lockouts, values, ["account_id", "symbol"]), then
+            _upsert(schema.symbol_lockouts, values, ["account_id", "symbol"]), then,
+            f"the {lock.symbol} lock of account {lock.account_id}",
         )
 
     def delete_symbol_lock(self, lock: SymbolLock, then: Callable[[], None]) -> None:
         work = _delete(schema.symbol_lockouts, account_id=lock.account_id, symbol=lock.symbol)
-        self.critical.submit(work, then)
+        self.critical.submit(work, then, f"the end of the {lock.symbol} lock of account {lock.account_id}")
 
     def save_trade(self, trade: TradeEvent, day: date, totals: DayPnl, then: Callable[[], None]) -> None:
         trade_row = _upsert(
@@ -115,7 +119,7 @@ class StateStore(StateLoader):
             trade_row(conn)  # the trade and the total it produced commit together
             day_row(conn)
 
-        self.critical.submit(work, then)
+        self.critical.submit(work, then, f"trade {trade.trade_id} of account {trade.account_id}")
 
     def save_mll(self, record: MllRecord, then: Callable[[], None]) -> None:
         values = {
@@ -129,7 +133,8 @@ class StateStore(StateLoader):
             "eod_day": record.eod_day,
             "updated_at": _now(),
         }
-        self.critical.submit(_upsert(schema.mll_state, values, ["account_id"]), then)
+        self.critical.submit(_upsert(schema.mll_state, values, ["account_id"]), then,
+                             f"the loss-limit floor of account {record.account_id}")
 
     def save_reset(self, record: ResetRecord, then: Callable[[], None]) -> None:
         values = {
@@ -139,7 +144,8 @@ class StateStore(StateLoader):
             "reset_time_config": record.reset_time_config,
             "timezone": record.timezone,
         }
-        self.critical.submit(_upsert(schema.reset_schedule, values, ["account_id"]), then)
+        self.critical.submit(_upsert(schema.reset_schedule, values, ["account_id"]), then,
+                             f"the daily reset of account {record.account_id}")
 
     # --- batched -------------------------------------------------------------------------------
 
@@ -203,6 +209,10 @@ class StateStore(StateLoader):
             "updated_at": _now(),
         }
         self.batched.put(("session", account_id), _upsert(schema.session_state, values, ["account_id"]))
+
+    def save_app_state(self, key: str, value: Any) -> None:
+        """A small app value (the heartbeat) with the batched rows: latest value wins."""
+        self.batched.put(("app_state", key), put_work(key, value))
 
     def log_enforcement(self, record: EnforcementRecord) -> None:
         values = {

@@ -59,65 +59,162 @@ class Inbox:
         return count
 
 
+# In-line retries of a failed group before the alarm (a busy or briefly full disk often clears).
+RETRY_DELAYS = (0.05, 0.25, 1.0)
+RETRY_EVERY = 5.0  # seconds between attempts at what is still unwritten after the alarm
+# SQLite result codes of a disk or file that may come good: busy, locked, read-only (a volume
+# remounted), I/O error, full, cannot open, protocol. Any other failure will not go away.
+_TRANSIENT = {5, 6, 8, 10, 13, 14, 15}
+
+_Item = tuple[Work, Callback | None, Future[None], str]
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure that may pass (a full or busy disk), as opposed to a value SQLite cannot store."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _TRANSIENT
+
+
 class CriticalWriter:
-    def __init__(self, engine: Engine, inbox: Inbox) -> None:
+    """One thread commits critical state; callbacks run on the owner's thread via the inbox.
+
+    A group that fails is retried (:data:`RETRY_DELAYS`), then each item alone. An item that
+    still fails raises the alarm (``on_failed(what, error)``, through the inbox); the state it
+    carries stays in force in memory (the engine enforces from memory), but its ``on_durable``
+    callback waits: nobody is told of state that a crash would undo. A failure that may pass
+    (disk full) is tried again every :data:`RETRY_EVERY` seconds, first in line, until it is
+    written (then its callback runs, and ``on_recovered()`` once nothing is left unwritten);
+    one that cannot pass (a value SQLite cannot store) is given up, its future failed.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        inbox: Inbox,
+        *,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        retry_every: float = RETRY_EVERY,
+    ) -> None:
         self._engine = engine
         self._inbox = inbox
-        self._queue: queue.Queue[tuple[Work, Callback | None, Future[None]] | None] = queue.Queue()
+        self.retry_delays = retry_delays
+        self.retry_every = retry_every
+        self.on_failed: Callable[[str, str], None] | None = None
+        self.on_recovered: Callable[[], None] | None = None
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._idle = threading.Condition()
         self._in_flight = 0
+        self._unwritten: list[_Item] = []  # failed but may pass: tried again first
+        self._told: set[int] = set()  # ids of the futures an alarm was raised for
+        self._alarmed = False
         self._thread = threading.Thread(target=self._run, name="critical-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, work: Work, on_durable: Callback | None = None) -> Future[None]:
+    @property
+    def alarmed(self) -> bool:
+        return self._alarmed
+
+    def submit(self, work: Work, on_durable: Callback | None = None, what: str = "state") -> Future[None]:
         future: Future[None] = Future()
         with self._idle:
             self._in_flight += 1
-        self._queue.put((work, on_durable, future))
+        self._queue.put((work, on_durable, future, what))
         return future
 
     def _run(self) -> None:
         conn = self._engine.connect()
         try:
             while True:
-                item = self._queue.get()
+                try:
+                    item = self._queue.get(timeout=self.retry_every if self._unwritten else None)
+                except queue.Empty:
+                    item = _RETRY_NOW
                 if item is None:
+                    if self._unwritten:
+                        self._write(conn, [], final=True)
                     return
-                batch = [item]
+                batch: list[_Item] = [] if item is _RETRY_NOW else [item]
+                stop = False
                 while True:
                     try:
                         nxt = self._queue.get_nowait()
                     except queue.Empty:
                         break
                     if nxt is None:
-                        self._queue.put(None)  # finish this batch, then stop
+                        stop = True  # finish this batch, then stop
                         break
                     batch.append(nxt)
-                self._commit(conn, batch)
+                self._write(conn, batch)
+                if stop:
+                    self._queue.put(None)
         finally:
             conn.close()
 
-    def _commit(self, conn: Connection, batch: list[tuple[Work, Callback | None, Future[None]]]) -> None:
+    def _write(self, conn: Connection, batch: list[_Item], final: bool = False) -> None:
+        retrying, self._unwritten = self._unwritten, []
+        items = retrying + batch
+        if not items:
+            return
+        if self._commit(conn, items):
+            self._finish(items, None)
+        else:
+            delays = () if retrying and not batch else self.retry_delays
+            for delay in delays:  # the whole group again: a busy or full disk may clear
+                time.sleep(delay)
+                if self._commit(conn, items):
+                    self._finish(items, None)
+                    break
+            else:
+                for item in items:  # one bad item must not lose the others
+                    self._one(conn, item, final)
+        if self._alarmed and not self._unwritten:
+            self._alarmed = False
+            log.warning("critical state is being written again")
+            if self.on_recovered is not None:
+                self._inbox.post(self.on_recovered)
+
+    def _one(self, conn: Connection, item: _Item, final: bool) -> None:
+        work, _, future, what = item
         try:
             with conn.begin():
-                for work, _, _ in batch:
-                    work(conn)
-            self._finish(batch, None)
+                work(conn)
+        except Exception as exc:
+            error: BaseException = exc
+        else:
+            self._finish([item], None)
             return
-        except Exception:
-            if len(batch) == 1:
-                log.critical("critical state write failed", exc_info=True)
-                self._finish(batch, RuntimeError("critical state write failed"))
-                return
-        # One bad item must not lose the others: retry them one by one.
-        for item in batch:
-            self._commit(conn, [item])
+        if id(future) not in self._told:  # each unwritten item raises the alarm once
+            self._told.add(id(future))
+            log.critical("critical state write failed (%s): %s", what, error, exc_info=error)
+            self._alarm(what, error)
+        if transient(error) and not final:
+            self._unwritten.append(item)
+        else:
+            self._finish([item], RuntimeError(f"critical state write failed ({what}): {error}"))
 
-    def _finish(self, batch: list[tuple[Work, Callback | None, Future[None]]], error: Exception | None) -> None:
-        for _, callback, future in batch:
+    def _alarm(self, what: str, error: BaseException) -> None:
+        self._alarmed = True
+        on_failed = self.on_failed
+        if on_failed is not None:
+            text = str(getattr(error, "orig", None) or error).splitlines()[0][:200]
+            self._inbox.post(lambda: on_failed(what, text))
+
+    def _commit(self, conn: Connection, items: list[_Item]) -> bool:
+        try:
+            with conn.begin():
+                for work, _, _, _ in items:
+                    work(conn)
+        except Exception:
+            return False
+        return True
+
+    def _finish(self, batch: list[_Item], error: Exception | None) -> None:
+        for _, callback, future, _ in batch:
+            self._told.discard(id(future))
             if error is None:
                 future.set_result(None)
-                if callback is not None:
+                if callback is not None:  # durable now: only now is anyone told
                     self._inbox.post(callback)
             else:
                 future.set_exception(error)
@@ -133,6 +230,9 @@ class CriticalWriter:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout)
+
+
+_RETRY_NOW: _Item = (lambda _conn: None, None, Future(), "retry")
 
 
 class SubmitsWork(Protocol):
@@ -199,9 +299,10 @@ class BatchWriter:
                 return
             self._running = self._executor.submit(self._flush_all)
 
-    def _take(self) -> list[Work]:
+    def _take(self) -> list[tuple[Hashable | None, Work]]:
         with self._lock:
-            works = list(self._keyed.values()) + self._appended
+            works: list[tuple[Hashable | None, Work]] = list(self._keyed.items())
+            works += [(None, work) for work in self._appended]
             self._keyed = {}
             self._appended = []
             self._last_flush = time.monotonic()
@@ -212,26 +313,46 @@ class BatchWriter:
         while works:
             try:
                 with self._engine.begin() as conn:
-                    for work in works:
+                    for _, work in works:
                         work(conn)
-            except Exception:
-                log.exception("batched state write of %d rows failed", len(works))
-                if len(works) > 1:
-                    self._one_by_one(works)
+            except Exception as exc:
+                log.error("batched state write of %d rows failed (%s): each row alone now",
+                          len(works), exc)
+                if self._one_by_one(works):
+                    break  # the disk may come good: what failed waits for the next flush
             works = self._take()
         with self._idle:
             self._idle.notify_all()
 
-    def _one_by_one(self, works: list[Work]) -> None:
-        """One bad row must not lose the others: each alone; a row that still fails is dropped."""
-        failed = 0
-        for work in works:
+    def _one_by_one(self, works: list[tuple[Hashable | None, Work]]) -> bool:
+        """One bad row must not lose the others: each alone. A row that fails for a reason that
+        may pass (a full disk) is queued again unless a newer value replaced it; one that cannot
+        be stored is dropped and logged. True when something was queued again."""
+        dropped = 0
+        again: list[tuple[Hashable | None, Work]] = []
+        for key, work in works:
             try:
                 with self._engine.begin() as conn:
                     work(conn)
-            except Exception:
-                failed += 1
-        log.error("%d of %d batched rows dropped after retrying them one by one", failed, len(works))
+            except Exception as exc:
+                if transient(exc):
+                    again.append((key, work))
+                else:
+                    dropped += 1
+                    log.error("a batched row cannot be stored and is dropped: %s", exc)
+        if dropped:
+            log.error("%d of %d batched rows dropped after retrying them one by one",
+                      dropped, len(works))
+        if not again:
+            return False
+        with self._lock:
+            room = max(0, self._max_pending - len(self._keyed) - len(self._appended))
+            self._appended[:0] = [work for key, work in again if key is None][:room]
+            for key, work in again:
+                if key is not None and key not in self._keyed:
+                    self._keyed[key] = work
+        log.warning("%d batched rows wait for the disk: tried again at the next flush", len(again))
+        return True
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -246,6 +367,7 @@ class BatchWriter:
                     log.exception("batched flush failed")
             if not self.pending():
                 return True
+            time.sleep(0.05)  # rows waiting for a full disk: do not spin on it
             self.flush()
         return False
 
