@@ -87,11 +87,11 @@ class GatewayRest(RestSession):
 
     async def open_positions(self, account_id: int) -> list[PositionEvent]:
         data = await self._call("Position/searchOpen", {"accountId": account_id})
-        return self._items("Position/searchOpen", data, "positions", parse_position)
+        return self._items("Position/searchOpen", data, "positions", parse_position, whole=True)
 
     async def open_orders(self, account_id: int) -> list[OrderEvent]:
         data = await self._call("Order/searchOpen", {"accountId": account_id})
-        return self._items("Order/searchOpen", data, "orders", parse_order)
+        return self._items("Order/searchOpen", data, "orders", parse_order, whole=True)
 
     async def order(self, account_id: int, order_id: int) -> OrderEvent | None:
         """One order by id, whatever its status (suspended children too); None if unknown."""
@@ -135,7 +135,7 @@ class GatewayRest(RestSession):
                 log.warning("Order/v2/query unavailable (%s): reading Order/searchOpen", exc)
                 self._no_order_query = True
             else:
-                found = self._items("Order/v2/query", data, "orders", parse_order)
+                found = self._items("Order/v2/query", data, "orders", parse_order, whole=True)
                 total = data.get("totalCount")
                 # More than one page of working orders is not expected; if it happens, what
                 # was read is still true, but absence from it proves nothing.

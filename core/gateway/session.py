@@ -340,8 +340,12 @@ class RestSession:
 
     @staticmethod
     def _items(
-        endpoint: str, data: Mapping[str, Any], key: str, parser: Callable[[Any], T]
+        endpoint: str, data: Mapping[str, Any], key: str, parser: Callable[[Any], T],
+        *, whole: bool = False,
     ) -> list[T]:
+        """The list under ``key``, parsed. ``whole``: the list is read as the whole truth (the
+        open positions, the working orders), so an item that cannot be read makes the answer
+        unusable: a position skipped would read as a position closed."""
         items = data.get(key)
         if not isinstance(items, list):
             # Never read a missing list as "empty": an empty position list means flat.
@@ -351,7 +355,11 @@ class RestSession:
             try:
                 out.append(parser(item))
             except ParseError as exc:
+                if whole:
+                    raise MalformedResponse(endpoint, 200, f"an item cannot be read: {exc}") from None
                 log.warning("%s: skipping a malformed item: %s", endpoint, exc)
             except RecursionError:
+                if whole:
+                    raise MalformedResponse(endpoint, 200, "an item is nested too deeply") from None
                 log.warning("%s: skipping an item nested too deeply to read", endpoint)
         return out

@@ -130,6 +130,20 @@ async def test_malformed_items_are_logged_and_skipped(
     assert len(skipped) == 5
 
 
+async def test_a_position_or_order_that_cannot_be_read_makes_the_whole_read_unusable(
+    client: GatewayRest, gateway: FakeGateway
+) -> None:
+    """The open positions are the whole truth: a position skipped would read as one closed."""
+    gateway.positions = [{"id": 1, "accountId": ACCOUNT, "contractId": "CON.F.US.MNQ.U26",
+                          "type": 1, "size": -3, "averagePrice": 100.0}]
+    with pytest.raises(MalformedResponse, match="cannot be read"):
+        await client.open_positions(ACCOUNT)
+    gateway.open_orders = [{"id": 5, "accountId": ACCOUNT, "contractId": "CON.F.US.MNQ.U26",
+                       "status": 1, "type": 4, "side": 1, "size": 1, "stopPrice": 0}]
+    with pytest.raises(MalformedResponse, match="cannot be read"):
+        await client.open_orders(ACCOUNT)
+
+
 async def test_available_contracts_parse_every_recorded_contract(
     client: GatewayRest, gateway: FakeGateway
 ) -> None:
