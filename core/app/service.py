@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -28,20 +28,20 @@ from core.app.gateway_time import learn_gateway_time
 from core.app.mll_seed import PAUSE as MLL_SEED_PAUSE
 from core.app.mll_seed import needs_seed, seed_all
 from core.app.reread import REREAD_BACKOFF, AccountRereader
-from core.app.service_accounts import RECONCILING, AccountsInForce
+from core.app.service_accounts import AccountsInForce
+from core.app.service_stream import PROTECTED, StreamWiring
 from core.app.state_guard import StateGuard
 from core.config.io import APP_DIR_NAME
 from core.config.models import AppConfig
 from core.domain.bus import EventBus
 from core.domain.clock import Clock, GatewayClock
-from core.domain.events import AccountEvent, PositionEvent, TradeEvent
+from core.domain.events import AccountEvent
 from core.domain.holidays import load_holidays
-from core.domain.parse import ParseError, parse_market_push, parse_user_push
 from core.enforcement.executor import EnforcementExecutor
 from core.engine.engine import Engine
-from core.engine.notices import AccountStatusChanged, HubStatusChanged, RereadNeeded
+from core.engine.notices import AccountStatusChanged, RereadNeeded
 from core.gateway.errors import AuthError, GatewayRestError
-from core.gateway.hubs import MARKET_EVENTS, USER_EVENTS, Hub, HubState
+from core.gateway.hubs import MARKET_EVENTS, USER_EVENTS, Hub
 from core.gateway.rest import GatewayRest
 from core.modules.contracts import Contract
 from core.persistence.database import Database
@@ -50,8 +50,6 @@ from core.persistence.writers import Inbox, SubmitsWork
 
 log = logging.getLogger(__name__)
 
-PROTECTED = "protected"
-RECONNECTING = "reconnecting"
 
 STARTUP_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between attempts to reach the gateway
 TIME_PROBE_TIMEOUT = 3.0  # how long restoring waits to learn the gateway's time first
@@ -65,7 +63,7 @@ def _vault_of(manager: ConfigManager | None) -> ConfigVault | None:
     return manager.vault if manager is not None else None
 
 
-class RiskService(AccountsInForce):
+class RiskService(StreamWiring, AccountsInForce):
     def __init__(
         self,
         config: AppConfig,
@@ -283,123 +281,6 @@ class RiskService(AccountsInForce):
             return
         self.status[account_id] = status
         self.bus.publish(AccountStatusChanged(account_id, status, self.names.get(account_id, "")))
-
-    def _hub_state(self, hub: str, state: HubState) -> None:
-        self.bus.publish(HubStatusChanged(hub, state.value))
-        if hub == "user" and state in (HubState.DISCONNECTED, HubState.CONNECTING):
-            # A re-read for the lost connection is moot: the next connection starts its own.
-            self._rereader.stop()
-            for account_id, status in self.status.items():
-                if status in (PROTECTED, RECONCILING):
-                    self._set_status(account_id, RECONNECTING)
-        if hub == "market" and state is not HubState.CONNECTED:
-            self._quote_subscriptions.clear()
-            if hasattr(self, "engine"):
-                # Prices from before the outage are stale: an old mark must never close a
-                # position; until fresh quotes arrive no open-P&L decision is taken.
-                self.engine.quotes.clear()
-
-    # --- hubs ----------------------------------------------------------------------------------
-
-    async def _user_connected(self) -> None:
-        """Subscribe, then re-read over REST in the background.
-
-        Only a failed subscription fails the connection. A failed re-read (a REST outage, a
-        slow ``Trade/search``) is retried on its own while this connection stays up: the
-        stream keeps delivering breaches and the engine keeps enforcing them.
-        """
-        hub = self.user_hub
-        await hub.invoke("SubscribeAccounts", [])
-        for account_id in self.status:
-            await hub.invoke("SubscribeOrders", [account_id])
-            await hub.invoke("SubscribePositions", [account_id])
-            await hub.invoke("SubscribeTrades", [account_id])
-        for account_id in self.status:
-            self._set_status(account_id, RECONCILING)
-        self._rereader.start(list(self.status))
-
-    def _reread_done(self, account_id: int) -> None:
-        if self.guard is not None:
-            # The day's trades have been read: a rebuilt state file is whole again for it.
-            self.guard.history_read(self.engine, account_id, list(self.status))
-        if self.user_hub.connected:
-            became = self.status.get(account_id) != PROTECTED
-            self._set_status(account_id, PROTECTED)
-            if became and self.guard is not None and self.guard.gap_to_report(account_id):
-                self._spawn(self.guard.report_gap(self.rest, account_id), "gap")
-
-    async def _before_reread(self, account_id: int) -> None:
-        if self.guard is not None:
-            await self.guard.before_reread(self.rest, self.engine, account_id)
-
-    def _on_reread_needed(self, notice: RereadNeeded) -> None:
-        if notice.account_id in self.status:
-            self._rereader.request(notice.account_id, notice.why)
-
-    async def _market_connected(self) -> None:
-        self._quote_subscriptions.clear()
-        await self._subscribe_held_quotes()
-
-    async def _subscribe_held_quotes(self) -> None:
-        if not self.market_hub.connected:
-            return
-        held = {cid for a in self.status for cid in self.engine.mirror.account(a).positions}
-        for contract_id in sorted(held - self._quote_subscriptions):
-            self._quote_subscriptions.add(contract_id)
-            try:
-                await self.market_hub.invoke("SubscribeContractQuotes", [contract_id])
-            except Exception:
-                self._quote_subscriptions.discard(contract_id)
-                raise
-
-    def _on_user_message(self, target: str, arguments: list[Any]) -> None:
-        try:
-            events = parse_user_push(target, arguments)
-        except ParseError as exc:
-            log.warning("skipped a malformed %s push: %s", target, exc)
-            if exc.account_id is not None and exc.account_id in self.status:
-                # What it described may have changed: read the account instead of guessing.
-                self._rereader.request(exc.account_id, f"an impossible {target} value")
-            return
-        for event in events:
-            if type(event) is TradeEvent and isinstance(self.clock, GatewayClock):
-                self.clock.observe_event_time(event.created_at)  # a second witness of the time
-            self.engine.handle(event)
-            if type(event) is PositionEvent and event.contract_id not in self._quote_subscriptions:
-                self._spawn(self._subscribe_held_quotes(), "quotes")
-
-    def _on_market_message(self, target: str, arguments: list[Any]) -> None:
-        try:
-            events = parse_market_push(target, arguments)
-        except ParseError as exc:
-            log.warning("skipped a malformed %s push: %s", target, exc)
-            return
-        for event in events:
-            self.engine.handle(event)
-
-    def _token_changed(self, _token: str) -> None:
-        # signalrcore keeps the token it started with: new connections carry the new one.
-        self.user_hub.rebuild()
-        self.market_hub.rebuild()
-
-    def _token_for(self, hub: str) -> Callable[[], str | None]:
-        def token() -> str | None:
-            self._hub_tokens[hub] = self.rest.token
-            return self.rest.token
-
-        return token
-
-    def _relogin_for(self, hub: str) -> Callable[[], Awaitable[None]]:
-        async def relogin() -> None:
-            # Both hubs are refused together after an expiry: log in once, not once per hub
-            # (every login changes the token, and every change rebuilds both hubs again).
-            async with self._relogin_lock:
-                if self.rest.token == self._hub_tokens.get(hub):
-                    await self.rest.login()
-
-        return relogin
-
-    # --- background loops ----------------------------------------------------------------------
 
     async def _tick_loop(self) -> None:
         while True:
