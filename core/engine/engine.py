@@ -48,6 +48,7 @@ from core.engine.notices import (
     RereadNeeded,
     RuleError,
 )
+from core.engine.open_pnl import OpenPnlBook
 from core.engine.resend_guard import ResendGuard
 from core.engine.restore import KEEP_PNL_DAYS, restore_state
 from core.engine.rulebook import RuleBook, changed_tables
@@ -117,6 +118,7 @@ class Engine:
         self.warnings = LossWarnings()
         self.mll = MllTracker(store)
         self.plans = AccountPlans(_plan_table(), self.mll, config)
+        self.open_pnl_book = OpenPnlBook(self.mirror, self.quotes, self.contracts)
         self._warned: set[tuple[int, str, float, date]] = set()
         self.apply_config(config)
 
@@ -195,7 +197,9 @@ class Engine:
                 return
             now = self.clock.now()
             book = self.rulebook
-            for account_id in tuple(holders):
+            holding = tuple(holders)
+            self.open_pnl_book.mark_moved(event.contract_id, holding)
+            for account_id in holding:
                 if self.protected is None or account_id in self.protected or self.is_protected(account_id):
                     rules = book.kinds(account_id).get(kind)
                     if not rules:
@@ -224,6 +228,7 @@ class Engine:
             if change.needs_reread:
                 self.bus.publish(RereadNeeded(account_id, "a position update without its side or price"))
                 return
+            self.open_pnl_book.position_changed(account)
             if change.after != change.before:
                 # The position a past close acted on is gone: closed and reopened at the same
                 # size within RESEND_AFTER is new exposure, and must be closed again.
@@ -332,6 +337,7 @@ class Engine:
                 self.lockouts,
                 self.holidays,
                 self.plans,
+                self.open_pnl_book,
             )
             self._contexts[account_id] = ctx
         else:

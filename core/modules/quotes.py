@@ -26,6 +26,7 @@ class QuoteBook:
         self._marks: dict[str, float] = {}
         # Marks from before the feed was lost: shown (as stale), never decided on.
         self._stale: dict[str, float] = {}
+        self.epoch = 0  # bumped when every mark is forgotten: caches of marks start again
 
     def apply(self, event: QuoteEvent) -> float | None:
         """Merge a (possibly partial) quote; returns the contract's mark afterwards."""
@@ -66,6 +67,7 @@ class QuoteBook:
         self._stale.update(self._marks)
         self._quotes.clear()
         self._marks.clear()
+        self.epoch += 1
 
     def last_known(self, contract_id: str) -> tuple[float | None, bool]:
         """(price, stale): the live mark, else the last one from before the feed was lost."""

@@ -23,6 +23,7 @@ from core.domain.commands import (
 from core.domain.events import OrderEvent
 from core.domain.trading_day import TradingCalendar
 from core.engine.account_plans import AccountPlans
+from core.engine.open_pnl import OpenPnlBook
 from core.modules.contracts import ContractCache
 from core.modules.lockouts import LockKind, LockoutManager
 from core.modules.mirror import AccountMirror, Position
@@ -68,6 +69,7 @@ class RuleContext:
         "lockouts",
         "holidays",
         "plans",
+        "open_book",
     )
 
     def __init__(
@@ -82,6 +84,7 @@ class RuleContext:
         lockouts: LockoutManager,
         holidays: frozenset[date] = frozenset(),
         plans: AccountPlans | None = None,
+        open_book: OpenPnlBook | None = None,
     ) -> None:
         self.account = account
         self.now = now
@@ -93,6 +96,7 @@ class RuleContext:
         self.lockouts = lockouts
         self.holidays = holidays
         self.plans = plans
+        self.open_book = open_book
 
     @property
     def account_id(self) -> int:
@@ -119,6 +123,8 @@ class RuleContext:
 
     def account_open_pnl(self) -> float | None:
         """The sum over every position; None if any is unpriced (it could be offsetting)."""
+        if self.open_book is not None:
+            return self.open_book.total(self.account)
         marks = self.quotes.marks
         values = self.contracts.point_values
         total = 0.0

@@ -75,19 +75,28 @@ class TradeManagementRule(Rule[TradeManagement]):
     watches = frozenset({QuoteEvent, MarketTradeEvent, PositionEvent})
     automation = True
 
+    def __init__(self, config: TradeManagement) -> None:
+        super().__init__(config)
+        # Read once: evaluate runs on every quote. Below the first trigger nothing can move.
+        triggers = [config.breakeven_trigger_ticks] if config.breakeven else []
+        triggers += [config.trail_activation_ticks] if config.trailing else []
+        self._first_trigger = min(triggers) - EPSILON if triggers else float("inf")
+
     def evaluate(
         self, ctx: RuleContext, event: QuoteEvent | MarketTradeEvent | PositionEvent
     ) -> list[Breach]:
         position = ctx.account.positions.get(event.contract_id)
         if position is None:
             return []
+        mark = ctx.quotes.marks.get(position.contract_id)
         contract = ctx.contracts.get(position.contract_id)
-        mark = ctx.quotes.mark(position.contract_id)
         if contract is None or mark is None or contract.tick_size <= 0:
             return []
         tick = contract.tick_size
-        direction = 1 if position.is_long else -1
+        direction = 1 if position.signed_size > 0 else -1
         profit_ticks = (mark - position.average_price) / tick * direction
+        if profit_ticks < self._first_trigger:
+            return []
         cfg = self.config
         wanted: float | None = None
         why = ""

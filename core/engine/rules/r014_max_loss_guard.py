@@ -32,6 +32,12 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
         {QuoteEvent, MarketTradeEvent, PositionEvent, AccountEvent, ClockTick, Recheck}
     )
 
+    def __init__(self, config: MaxLossGuard) -> None:
+        super().__init__(config)
+        # Read once: evaluate runs on every quote of every guarded account.
+        self._buffer, self._share = config.buffer, config.buffer_share
+        self._nearest_first = tuple(reversed(config.warn_at))
+
     def evaluate(self, ctx: RuleContext, event: Watched) -> list[Breach]:
         plans = ctx.plans
         if plans is None:
@@ -46,9 +52,9 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
         if open_pnl is None:
             return []  # a position without a price: no guess
         distance = balance + open_pnl - floor.value
-        buffer = self.config.buffer_for(floor.mll_amount)
+        buffer = max(self._buffer, self._share * floor.mll_amount)
         if distance > buffer + EPSILON:
-            for amount in reversed(self.config.warn_at):  # the nearest threshold first
+            for amount in self._nearest_first:
                 if distance <= amount + EPSILON:
                     reason = (
                         f"{money(distance)} from the Maximum Loss Limit floor "
