@@ -204,14 +204,19 @@ class AccountPanel(QWidget):
         state = account_state(snapshot)
         _set_label(self.status_label, headline(snapshot, now, self._zone),
                    style=banner_style(state))
-        failing = "\n".join(
+        lines = [
             f"{rule_name(f.rule_id)}: the gateway refused it {f.attempts} times ({f.error}); "
-            "still retrying." for f in snapshot.failing)
+            "still retrying." for f in snapshot.failing]
+        if snapshot.state_not_saved:
+            lines.append(f"The state file cannot be written ({snapshot.state_not_saved}): "
+                         "protection runs from memory, and a crash now would lose today's locks "
+                         "and P&L. Free disk space; the app keeps trying.")
+        failing = "\n".join(lines)
         _set_label(self.failing_label, failing, "#a01c1c")
         _set_label(self.since_lock_label, since_lock_text(snapshot) or "", "#a01c1c", bold=True)
         waiting = ""
         if snapshot.waiting:
-            waiting = "Waiting for the next reset (loosened):\n" + "\n".join(snapshot.waiting)
+            waiting = "Loosened, not in force yet:\n" + "\n".join(snapshot.waiting)
         _set_label(self.waiting_label, waiting, AMBER)
 
     def _render_ladder(self, ladder: Sequence[LadderView]) -> None:

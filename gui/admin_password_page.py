@@ -1,12 +1,20 @@
-"""The settings window's admin password page: set, change or remove the password."""
+"""The settings window's admin password page: set, change or remove the password.
+
+Removing the password loosens protection, so it waits for the next daily reset like any
+loosening (the password is kept with the config in force): until then it is still asked for,
+and the page says when it goes. Setting a new one before the reset withdraws the removal.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
 
 from core.app.admin_password import AdminPassword, AdminPasswordError, WrongPasswordError
+from core.app.words import local_time
 from gui.settings_fields import ERROR_STYLE, boxed, button, set_text
 from gui.settings_fields import text_label as label
 
@@ -24,9 +32,11 @@ class AdminPasswordPage(QWidget):
     """Set, change or remove the password that guards loosening. Changing or removing it needs
     the current one (AdminPassword enforces that; this page only collects the fields)."""
 
-    def __init__(self, admin: AdminPassword) -> None:
+    def __init__(self, admin: AdminPassword,
+                 zone: Callable[[], ZoneInfo] = lambda: ZoneInfo("America/Chicago")) -> None:
         super().__init__()
         self.admin, self.key, self.title = admin, ADMIN_PAGE, "Admin password"
+        self._zone = zone  # the trading day's: the reset the removal waits for is said in it
         self.setObjectName(f"page:{ADMIN_PAGE}")
         self.state_label = label()
         self.current_edit, self.new_edit, self.repeat_edit = (password_field() for _ in range(3))
@@ -44,10 +54,16 @@ class AdminPasswordPage(QWidget):
 
     def refresh(self) -> None:
         is_set = self.admin.is_set()
-        set_text(self.state_label,
-            "An admin password is set: loosening an active rule asks for it." if is_set else
-            "No admin password is set: anyone at this computer can loosen the rules "
-            "(the loosening still waits for the next reset).")
+        removal = self.admin.removal_pending_at
+        if removal is not None:
+            text = (f"The admin password is removed at the next reset ({self._when(removal)}); "
+                    "until then it is still asked for. Setting a new password keeps one.")
+        elif is_set:
+            text = "An admin password is set: loosening an active rule asks for it."
+        else:
+            text = ("No admin password is set: anyone at this computer can loosen the rules "
+                    "(the loosening still waits for the next reset).")
+        set_text(self.state_label, text)
         self.current_edit.setEnabled(is_set)
         self.remove_button.setEnabled(is_set)
         self.set_button.setText("Change password" if is_set else "Set password")
@@ -60,16 +76,26 @@ class AdminPasswordPage(QWidget):
         self._run(lambda: self.admin.set(new, self.current_edit.text() or None), "Password saved.")
 
     def remove_password(self) -> None:
-        self._run(lambda: self.admin.clear(self.current_edit.text()), "Password removed.")
+        def removed(at: datetime | None) -> str:
+            if at is None:
+                return "Password removed."
+            return (f"Password removed at the next reset ({self._when(at)}): until then it is "
+                    "still asked for.")
 
-    def _run(self, action: Callable[[], None], success: str) -> None:
+        self._run(lambda: self.admin.clear(self.current_edit.text()), removed)
+
+    def _when(self, at: datetime) -> str:
+        return local_time(at, self._zone(), with_day=True)
+
+    def _run(self, action: Callable[[], datetime | None],
+             success: str | Callable[[datetime | None], str]) -> None:
         try:
-            action()
+            result = action()
         except WrongPasswordError:
             return self._finish("The current password is not correct: nothing changed.", ok=False)
         except (AdminPasswordError, OSError) as exc:  # a damaged file names itself
             return self._finish(str(exc), ok=False)
-        self._finish(success, ok=True)
+        self._finish(success if isinstance(success, str) else success(result), ok=True)
 
     def _finish(self, text: str, *, ok: bool) -> None:
         for field in (self.current_edit, self.new_edit, self.repeat_edit):

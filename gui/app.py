@@ -24,13 +24,14 @@ from PySide6.QtWidgets import QMessageBox
 
 from core.app.admin_password import AdminPassword
 from core.app.consistency import read_day_nets
-from core.app.enforcement_watch import EnforcementWatch, todo_words
+from core.app.enforcement_watch import EnforcementWatch, contract_name, todo_words
 from core.app.history_reader import HistoryRow, read_history
 from core.app.protection import any_hard_lock, lock_text, quit_risks
 from core.app.self_lock import lock_me_out, self_lock_until
 from core.app.service import RiskService
 from core.app.snapshot import AccountSnapshot, EnforcementView, LockView
 from core.app.snapshot_builder import take_snapshot
+from core.app.state_alarm import StateAlarm
 from core.app.waiting import NOTHING, WaitingCache
 from core.app.words import local_time
 from core.domain.commands import EnforcementCommand
@@ -89,13 +90,16 @@ class TrayApp(QObject):
         self.bridge = CoreBridge(service.bus)
         self.watch = EnforcementWatch(service.bus, _weak(self._engine), service.clock,
                                       on_finished=_weak(self._announce))
+        # The state file that cannot be written is as red as a close the gateway refuses.
+        self.state_alarm = StateAlarm(service.bus)
         # The service's clock, not the wall's: countdowns and "until 17:00" agree with the engine.
         self.tray = TrayController(zone=self.zone, now=service.clock.now)
         tray = self.tray
         self.dashboard = DashboardWindow(zone=self.zone, now=service.clock.now,
                                          tray_available=lambda: tray.available)
         self.notifier = Notifier(self.bridge, self.tray.tray, zone=self.zone,
-                                 todo=_weak(self._todo), monotonic=monotonic,
+                                 todo=_weak(self._todo), contract_name=_weak(self._contract),
+                                 monotonic=monotonic,
                                  on_open_dashboard=self.dashboard.show_and_raise)
         self._waiting = WaitingCache()
         # Each account's net P&L per trading day from the state file (the consistency share),
@@ -138,7 +142,8 @@ class TrayApp(QObject):
             return []
         manager = getattr(service, "config_manager", None)
         waiting = NOTHING if manager is None else self._waiting.get(
-            manager.config, manager.pending, manager.pending_applies_at, self.zone)
+            manager.config, manager.pending, manager.pending_applies_at, self.zone,
+            needs_password=bool(getattr(manager, "pending_needs_password", False)))
         self._remember_marks(engine)
         return [
             take_snapshot(
@@ -151,6 +156,7 @@ class TrayApp(QObject):
                 last_marks=self._last_marks,
                 waiting=waiting,
                 day_nets=self._day_nets.get(account_id),
+                state_not_saved=self.state_alarm.error,
             )
             for account_id, status in sorted(service.status.items())
         ]
@@ -228,6 +234,10 @@ class TrayApp(QObject):
     def _todo(self, command: EnforcementCommand) -> str:
         return todo_words(self._engine(), command)
 
+    def _contract(self, contract_id: str) -> str:
+        engine = self._engine()
+        return contract_name(engine, contract_id) if engine is not None else contract_id
+
     # --- menu actions --------------------------------------------------------------------------
 
     def _settings(self) -> None:
@@ -304,6 +314,7 @@ class TrayApp(QObject):
         self._timer.stop()
         self.notifier.close()
         self.watch.close()
+        self.state_alarm.close()
         self.bridge.close()
         self.tray.close()
         for window in (self.dashboard, self.quit_gate, self.self_lock_window, self.history_window,

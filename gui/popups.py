@@ -1,7 +1,9 @@
 """Tray messages for what the trader must know now: locks, warnings, enforcement and its trouble,
 the link to the gateway, in the trader's words.
 
-Notices arrive through :class:`gui.bridge.CoreBridge` (so always on the GUI thread). Balloons go
+Notices arrive through :class:`gui.bridge.CoreBridge` (so always on the GUI thread); the app's
+own state (a rebuilt state file, a state that cannot be saved, a gap after an unclean stop) is
+told here too. Balloons go
 through a queue (:mod:`gui.popup_queue`) so none replaces another unread. Where there is no
 system tray, the same messages go to a small always-on-top window that never takes focus from
 the trading platform and never runs a nested event loop. Each enforcement that went through is
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from core.app.day_summary import DaySummary
 from core.app.enforcement_watch import CommandKey, command_key
 from core.app.snapshot import EnforcementView
+from core.app.state_notices import StateWriteFailed, StateWriteRecovered
 from core.app.words import (
     SELF_LOCK,
     action_word,
@@ -53,7 +56,13 @@ from core.modules.lockouts import LockKind
 from gui.bridge import CoreBridge
 from gui.popup_queue import MAX_LINES, BalloonQueue
 from gui.popup_window import CRITICAL, INFO, WARNING, PopupWindow, Shown
-from gui.popup_words import day_summary_popup, limit_warning_popup
+from gui.popup_words import (
+    day_summary_popup,
+    limit_warning_popup,
+    not_saved_popup,
+    saved_again_popup,
+    state_popup,
+)
 
 _HUB_WORDS = {"user": "account updates", "market": "market data"}
 _QUIET_ACTIONS = {"modify_stop", "place_stop"}  # trade management moves stops all day long
@@ -95,6 +104,7 @@ class Notifier(QObject):
         gap: float = 4.0,
         action_delay: float = 1.5,
         todo: Callable[[EnforcementCommand], str] = _default_todo,
+        contract_name: Callable[[str], str] = str,
         on_open_dashboard: Callable[[], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -107,6 +117,7 @@ class Notifier(QObject):
         self.flap_window = flap_window
         self.action_delay = action_delay
         self._todo = todo
+        self._contract_name = contract_name
         self._on_open_dashboard = on_open_dashboard
         self._use_tray = use_tray
         self._message_ms, self._critical_ms = message_ms, critical_ms
@@ -119,6 +130,7 @@ class Notifier(QObject):
         )
         self._names: dict[int, str] = {}
         self._alarms: dict[CommandKey, _Alarm] = {}
+        self._unsaved: tuple[StateWriteFailed, float] | None = None  # the alarm, last shown
         self._actions: dict[int, _Actions] = {}
         # Connection: the real state, and what the trader was last told about it.
         self._accounts: dict[int, str] = {}
@@ -190,6 +202,12 @@ class Notifier(QObject):
             self._enforcement_failed(notice)
         elif isinstance(notice, EnforcementDone | EnforcementRecovered):
             self._enforcement_resolved(notice.command, notice.attempts)
+        elif isinstance(notice, StateWriteFailed | StateWriteRecovered):
+            self._state_write(notice)
+        else:
+            told = state_popup(notice, self._account, self.zone, self._contract_name)
+            if told is not None:
+                self._show(*told)
 
     def announce_action(self, view: EnforcementView, account_id: int) -> None:
         """An enforcement that went through: told once per group of ``action_delay`` seconds."""
@@ -214,6 +232,10 @@ class Notifier(QObject):
             if now - alarm.last_shown >= self.alarm_every:
                 alarm.last_shown = now
                 self._show_alarm(alarm.notice, repeat=True)
+        unsaved = self._unsaved
+        if unsaved is not None and now - unsaved[1] >= self.alarm_every:
+            self._unsaved = (unsaved[0], now)
+            self._show(*not_saved_popup(unsaved[0], repeat=True))
         for account_id, group in list(self._actions.items()):
             if now - group.first_at >= self.action_delay:
                 del self._actions[account_id]
@@ -294,8 +316,19 @@ class Notifier(QObject):
                        f"{action_word(ACTIONS[type(command)]).lower()} went through after "
                        f"{attempts} attempts.", INFO, command.account_id)
 
+    def _state_write(self, notice: StateWriteFailed | StateWriteRecovered) -> None:
+        """The state file cannot be written: the same repeating alarm as a failing close,
+        once (each unwritten item reports), until everything is written again."""
+        if isinstance(notice, StateWriteFailed):
+            if self._unsaved is None:
+                self._show(*not_saved_popup(notice, repeat=False))
+            self._unsaved = (notice, self._monotonic())
+        elif self._unsaved is not None:
+            self._unsaved = None
+            self._show(*saved_again_popup())
+
     def active_alarms(self) -> int:
-        return len(self._alarms)
+        return len(self._alarms) + (self._unsaved is not None)
 
     # --- connection (rate limited) ------------------------------------------------------------
 

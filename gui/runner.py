@@ -1,8 +1,15 @@
 """The tray app's life: one instance per user, first-run setup, service start and clean quit.
 
-``main.py`` creates the QApplication and hands this coroutine to qasync; everything here
+``main.py`` creates the QApplication and hands :func:`run_gui` to qasync; everything here
 runs on that one loop/Qt thread. Quit sets an asyncio event; the coroutine then shuts the
 service down (hubs, HTTP, writers) and returns, which ends the loop.
+
+The same protection as headless (:mod:`core.app.headless`): the config in force kept with the
+state (the config file is a request: what loosens waits for the reset, shown beside the value
+in force), one gateway clock for the config manager and the service, the autostart guarded,
+the alerts' secrets in the app's one store (the settings page writes where the dispatcher
+reads), and every secret, the alerts' too, kept out of the log. :class:`TrayRun` holds the
+running parts, so a test can drive exactly what the trader runs.
 """
 
 from __future__ import annotations
@@ -16,13 +23,17 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from core.app.admin_password import AdminPassword
-from core.app.alerts import KeyringOrFileSecretStore, MemorySecretStore, SecretStore, start_alerts
-from core.app.config_manager import ConfigManager
+from core.app import autostart
+from core.app.alerts import MemorySecretStore, SecretStore, start_alerts
+from core.app.anchor import Anchor
+from core.app.autostart import Backend
+from core.app.config_manager import ConfigManager, open_config_manager
 from core.app.credentials import (
     Credentials,
     CredentialsError,
@@ -30,14 +41,16 @@ from core.app.credentials import (
     gateway_login_tester,
     load_credentials,
 )
-from core.app.headless import CurrentToken, configure_logging, start_demo_gateway
+from core.app.headless import CurrentToken, Secret, configure_logging, start_demo_gateway
 from core.app.history import FILE_NAME as HISTORY_FILE
 from core.app.history import HistoryRecorder
 from core.app.instance import AlreadyRunning, InstanceLock
 from core.app.notice_log import NoticeLog
-from core.app.service import RiskService, resolve_data_dir
+from core.app.secret_store import AppSecretStore
+from core.app.service import RiskService
 from core.config.io import default_config_path, load_config, save_config
 from core.config.models import AppConfig
+from core.domain.clock import GatewayClock
 from gui.app import TrayApp
 from gui.executor import QThreadPoolExecutor
 from gui.first_limits import limits_of
@@ -87,12 +100,12 @@ def signal_running_instance() -> bool:
 
 
 class InstanceServer(QLocalServer):
-    def __init__(self, on_show: Callable[[], None]) -> None:
+    def __init__(self, on_show: Callable[[], None], name: str = INSTANCE_NAME) -> None:
         super().__init__()
         self._on_show = on_show
-        if not self.listen(INSTANCE_NAME):
-            QLocalServer.removeServer(INSTANCE_NAME)  # a crashed instance left its socket behind
-            self.listen(INSTANCE_NAME)
+        if not self.listen(name):
+            QLocalServer.removeServer(name)  # a crashed instance left its socket behind
+            self.listen(name)
         self.newConnection.connect(self._accept)
 
     def _accept(self) -> None:
@@ -131,12 +144,110 @@ async def first_run(config: AppConfig, config_path: Path) -> Credentials:
         window.hide()
 
 
-async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) -> int:
-    quit_requested = asyncio.Event()
-    secrets: list[str | CurrentToken] = []
+@dataclass
+class TrayOptions:
+    """What a test replaces; the user's own otherwise (as :func:`core.app.headless.run_headless`
+    takes them)."""
+
+    anchor: Anchor | None = None
+    secret_store: SecretStore | None = None
+    autostart_backend: Backend | None = None
+    instance: InstanceLock | None = None
+    instance_name: str = INSTANCE_NAME
+    service_options: dict[str, Any] = field(default_factory=dict)  # RiskService's timings
+    on_running: Callable[[TrayRun], None] | None = None  # called once everything is wired
+
+
+class TrayRun:
+    """The running tray app around one RiskService: the service on the config manager's clock,
+    the alerts, the history, the tray and its windows. Built on the loop, before the service
+    starts, so no notice is missed."""
+
+    def __init__(self, manager: ConfigManager, credentials: Credentials, *, demo: bool,
+                 quit_requested: asyncio.Event, secret_store: SecretStore,
+                 secrets: list[Secret], show_dashboard: bool = False,
+                 service_options: dict[str, Any] | None = None) -> None:
+        self.manager = manager
+        self.demo = demo
+        self.executor = QThreadPoolExecutor()
+        # The manager's clock: a reset the config manager waits for is the service's reset.
+        self.service = RiskService(manager.config, credentials, clock=manager.clock,
+                                   db_executor=self.executor, config_manager=manager,
+                                   **(service_options or {}))
+        secrets.append(CurrentToken(self.service))  # whichever token is current
+        self.secret_store = secret_store
+        self.alerts = start_alerts(self.service, secret_store)
+        secrets.append(self.alerts.dispatcher.secret_values)  # no webhook address in a log line
+        self.what_if = WhatIf(lambda: manager.config, demo=demo,
+                              credentials=None if demo else credentials)
+        self.settings: list[SettingsWindow] = []
+        general = manager.config.general
+        # Beside the state in force, wherever the vault found it (never the file's data_dir).
+        self.history = HistoryRecorder(self.service.bus, self.service.data_dir / HISTORY_FILE,
+                                       self.service.clock, general.timezone, self.executor)
+        self.ui = TrayApp(
+            self.service,
+            demo=demo,
+            quit_requested=quit_requested,
+            admin=manager.admin,  # the password in force, as Settings asks for it
+            open_settings=self.open_settings,
+            open_what_if=self.what_if.open,
+            history_dir=self.service.data_dir,
+            show_dashboard=show_dashboard,
+        )
+        self.notices = NoticeLog(self.service.bus, general.timezone)
+
+    def accounts(self) -> dict[int, str]:
+        return {a: self.service.names.get(a, "") for a in sorted(self.service.status)}
+
+    def open_settings(self) -> SettingsWindow:
+        if not self.settings:
+            access = AlertsAccess(self.alerts.dispatcher, self.secret_store)
+            # autostart.backend(): the guard installed for the config in force.
+            self.settings.append(SettingsWindow(self.manager, accounts=self.accounts,
+                                                alerts=access))
+        window = self.settings[0]
+        window.show()
+        window.raise_()
+        return window
+
+    async def close(self) -> None:
+        """Windows first (shutdown's disconnects are not news), then the service and the rest."""
+        self.ui.close()
+        self.what_if.close()
+        for window in self.settings:
+            window.hide()
+        await self.service.stop()
+        await self.alerts.stop()
+        self.notices.close()
+        self.history.close()
+        self.executor.shutdown(wait=True)
+
+
+def _with_data_dir(config: AppConfig, data_dir: Path) -> AppConfig:
+    general = config.general.model_copy(update={"data_dir": str(data_dir)})
+    return config.model_copy(update={"general": general})
+
+
+def _credentials(manager: ConfigManager) -> Credentials | None:
+    """The key for the username in force (a new username waits for the reset), or None."""
+    try:
+        return load_credentials(manager.config.gateway.username or None)
+    except CredentialsError:
+        return None
+
+
+async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool,
+                  quit_requested: asyncio.Event | None = None,
+                  options: TrayOptions | None = None) -> int:
+    """``config`` is the config file as read (a request); ``config_path`` where it came from
+    (default: the user's config file)."""
+    options = options or TrayOptions()
+    quit_requested = quit_requested or asyncio.Event()
+    secrets: list[Secret] = []
     configure_logging(secrets)
     name_the_app()
-    one_per_user = InstanceLock()  # held until the process ends: no headless copy beside it
+    one_per_user = options.instance or InstanceLock()  # no headless copy beside it
     if not demo:
         try:
             one_per_user.acquire("tray app")
@@ -145,19 +256,53 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
             log.error("not starting: %s", exc)
             return 1
     gateway = None
-    data_dir: Path | None = None
-    first_setup = False
-    if demo:
-        gateway, config, credentials = await start_demo_gateway(config)
-        data_dir = Path(tempfile.mkdtemp(prefix="riskmanager-demo-"))
-        # The demo edits its own copy of the config: trying the settings must not touch yours.
-        config_path = data_dir / "config.toml"
-        save_config(config, config_path)
-    else:
-        config_path = config_path or default_config_path()
+    manager: ConfigManager | None = None
+    clock = GatewayClock()
+    try:
+        credentials: Credentials | None = None
+        first_setup = False
+        anchor = options.anchor
+        if demo:
+            gateway, config, credentials = await start_demo_gateway(config)
+            # The demo's own state, config in force and anchor in a fresh folder: trying the
+            # settings (or a demo lock) never touches the user's own.
+            demo_dir = Path(tempfile.mkdtemp(prefix="riskmanager-demo-"))
+            config = _with_data_dir(config, demo_dir)
+            config_path = demo_dir / "config.toml"
+            save_config(config, config_path)
+            anchor = Anchor(demo_dir / "anchor.json")
+        else:
+            config_path = config_path or default_config_path()
+            anchor = anchor or Anchor()
+            if anchor.read() is None:
+                # The very first start for this user: nothing is in force yet, so the limits
+                # confirmed at setup come into force as they are.
+                try:
+                    credentials = load_credentials(config.gateway.username or None)
+                except CredentialsError:
+                    try:
+                        credentials = await first_run(config, config_path)
+                    except CredentialsError as exc:
+                        log.error("no credentials: %s", exc)
+                        return 2
+                    first_setup = True
+                    if config_path.exists():
+                        config = load_config(config_path)
         try:
-            credentials = load_credentials(config.gateway.username or None)
-        except CredentialsError:
+            manager = open_config_manager(config_path, config, clock=clock, anchor=anchor,
+                                          autostart_backend=options.autostart_backend)
+        except Exception as exc:
+            print(f"cannot open the state in force: {exc}", file=sys.stderr)
+            log.error("cannot open the state in force: %s", exc)
+            return 1
+        if credentials is None:
+            credentials = _credentials(manager)
+        if credentials is None:
+            # No key for the username in force: setup asks for it. What setup writes to the
+            # file is a request like any edit (a loosening waits for the reset).
+            assert manager.vault is not None
+            manager.vault.close()
+            manager = None
             try:
                 credentials = await first_run(config, config_path)
             except CredentialsError as exc:
@@ -166,75 +311,56 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool) ->
             first_setup = True
             if config_path.exists():
                 config = load_config(config_path)
-    secrets.append(credentials.api_key)
-    manager = ConfigManager(config_path, config=config)
-    executor = QThreadPoolExecutor()
-    service = RiskService(
-        config, credentials, data_dir=data_dir, db_executor=executor, config_manager=manager
-    )
-    secrets.append(CurrentToken(service))
-    # The demo keeps alert secrets in memory: trying the Alerts page must not touch your keyring.
-    secret_store: SecretStore = MemorySecretStore() if demo else KeyringOrFileSecretStore()
-    alerts = start_alerts(service, secret_store)
-    what_if = WhatIf(lambda: manager.config, demo=demo, credentials=None if demo else credentials)
-    settings: list[SettingsWindow] = []
-
-    def accounts() -> dict[int, str]:
-        return {a: service.names.get(a, "") for a in sorted(service.status)}
-
-    def open_settings() -> None:
-        if not settings:
-            access = AlertsAccess(alerts.dispatcher, secret_store)
-            settings.append(SettingsWindow(manager, accounts=accounts, alerts=access))
-        settings[0].show()
-        settings[0].raise_()
-
-    history_dir = data_dir or resolve_data_dir(config)
-    history = HistoryRecorder(service.bus, history_dir / HISTORY_FILE, service.clock,
-                              config.general.timezone, executor)
-    ui = TrayApp(
-        service,
-        demo=demo,
-        quit_requested=quit_requested,
-        admin=AdminPassword.beside(config_path),
-        open_settings=open_settings,
-        open_what_if=what_if.open,
-        history_dir=history_dir,
-        # A newcomer (the demo, or right after setup) sees the dashboard, not just an icon.
-        show_dashboard=demo or first_setup,
-    )
-    instance = InstanceServer(ui.dashboard.show_and_raise)
-    notices = NoticeLog(service.bus, config.general.timezone)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # Python runs this between Qt events (the snapshot timer keeps them coming).
-        signal.signal(sig, lambda *_: loop.call_soon_threadsafe(quit_requested.set))
-    code = 0
-    try:
-        # start_unless: Quit from the tray must work even while the gateway is unreachable.
-        if await service.start_unless(quit_requested):
-            await quit_requested.wait()
-    except Exception as exc:
-        log.error("cannot run: %s", exc)
-        code = 1
+            manager = open_config_manager(config_path, config, clock=clock, anchor=anchor,
+                                          autostart_backend=options.autostart_backend)
+        if not demo:
+            # Switching off starting with the computer waits for the reset too (the checkbox).
+            autostart.install_guard(manager.autostart)
+        secrets.append(credentials.api_key)
+        # The demo keeps alert secrets in memory: trying the Alerts page must not touch yours.
+        store: SecretStore = options.secret_store if options.secret_store is not None else (
+            MemorySecretStore() if demo else AppSecretStore())
+        run = TrayRun(manager, credentials, demo=demo, quit_requested=quit_requested,
+                      secret_store=store, secrets=secrets,
+                      # A newcomer (the demo, or right after setup) sees the dashboard.
+                      show_dashboard=demo or first_setup,
+                      service_options=options.service_options)
+        code = await _run(run, quit_requested, options)
     finally:
-        ui.close()
-        what_if.close()
-        instance.close()
-        for window in settings:
-            window.hide()
-        await service.stop()
-        await alerts.stop()
-        notices.close()
-        history.close()
-        executor.shutdown(wait=True)
+        autostart.install_guard(None)
+        if manager is not None and manager.vault is not None:
+            manager.vault.close()
+        one_per_user.release()
         if gateway is not None:
             await gateway.stop()
     leftover_tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    leftover_threads = [t.name for t in threading.enumerate() if not t.daemon and t is not threading.main_thread()]
+    leftover_threads = [t.name for t in threading.enumerate()
+                        if not t.daemon and t is not threading.main_thread()]
     log.info(
         "stopped cleanly (tasks left: %d, non-daemon threads left: %d)",
         len(leftover_tasks),
         len(leftover_threads),
     )
+    return code
+
+
+async def _run(run: TrayRun, quit_requested: asyncio.Event, options: TrayOptions) -> int:
+    instance = InstanceServer(run.ui.dashboard.show_and_raise, options.instance_name)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Python runs this between Qt events (the snapshot timer keeps them coming).
+        signal.signal(sig, lambda *_: loop.call_soon_threadsafe(quit_requested.set))
+    if options.on_running is not None:
+        options.on_running(run)
+    code = 0
+    try:
+        # start_unless: Quit from the tray must work even while the gateway is unreachable.
+        if await run.service.start_unless(quit_requested):
+            await quit_requested.wait()
+    except Exception as exc:
+        log.error("cannot run: %s", exc)
+        code = 1
+    finally:
+        instance.close()
+        await run.close()
     return code

@@ -87,7 +87,8 @@ class SettingsWindow(QWidget):
         self.page_list.currentRowChanged.connect(self.stack.setCurrentIndex)
         self._add_page(ModelPage("general", "General", GeneralConfig, doc(GeneralConfig)))
         # Not a config key: applies at once (gui/autostart_setting.py). Above the page's stretch.
-        self.autostart = AutostartSetting(autostart)
+        self.autostart = AutostartSetting(
+            autostart, zone=lambda: ZoneInfo(manager.config.general.timezone))
         general_body = self.pages["general"].widget().layout()
         assert isinstance(general_body, QVBoxLayout)
         general_body.insertWidget(general_body.count() - 1, self.autostart)
@@ -100,7 +101,8 @@ class SettingsWindow(QWidget):
         self._add_page(self.topstep_page)
         self.alerts_page = AlertsPage(alerts, self.validate)
         self._add_page(self.alerts_page)
-        self.admin_page = AdminPasswordPage(manager.admin)
+        self.admin_page = AdminPasswordPage(
+            manager.admin, lambda: ZoneInfo(manager.config.general.timezone))
         self.page_list.addItem(self.admin_page.title)
         self.stack.addWidget(self.admin_page)
         self.page_list.setCurrentRow(0)
@@ -245,7 +247,11 @@ class SettingsWindow(QWidget):
         count = f"{len(problems)} problems" if len(problems) > 1 else "A problem"
         set_text(self.problem_label, first and f"{count} to fix before applying. {first}")
         self.ok_button.setEnabled(self.candidate is not None)
-        self.apply_button.setEnabled(self.candidate is not None and self.candidate != self._shown)
+        # Values the config file asked for wait for the password: applying them as they are
+        # is how they are confirmed.
+        unconfirmed = self.manager.pending_needs_password
+        self.apply_button.setEnabled(self.candidate is not None
+                                     and (self.candidate != self._shown or unconfirmed))
         return self.candidate
 
     def _collect(self) -> tuple[dict[str, Any], dict[str, str]]:
@@ -285,7 +291,7 @@ class SettingsWindow(QWidget):
         """OK: apply, then close once the change is accepted (after the password, if asked)."""
         if self.validate() is None:
             return
-        if self.candidate == self._shown:
+        if self.candidate == self._shown and not self.manager.pending_needs_password:
             self.close()
             return
         self._close_when_done = True
@@ -375,12 +381,23 @@ class SettingsWindow(QWidget):
             return set_text(self.pending_label, None)
         waiting = [c for c in classify(self.manager.config, pending) if c.waits]
         lines = [f"{self.label_for(c.key)} {show(c.old)} → {show(c.new)}" for c in waiting]
+        if self.manager.pending_needs_password:
+            # A file edit carries no password: these wait for it before any reset.
+            set_text(self.pending_label, "Asked for in the config file, and waiting for the "
+                     "admin password (an edited file carries none): type it below to let them "
+                     "apply at the next reset, or discard them. Shown here as they would be:\n"
+                     + "\n".join(lines))
+            set_text(self.password_prompt, "Confirm the loosened values above with the admin "
+                     "password:")
+            self.password_row.show()
+            return None
         set_text(self.pending_label, f"Waiting for the next reset ({self.when()}); shown here "
                  "as they will be:\n" + "\n".join(lines))
 
     def discard_pending(self) -> None:
         """Keep the stricter config in force (no password needed: it loosens nothing)."""
         self.manager.cancel_pending()
+        self._hide_password()
         self.load(self.manager.editable())
         set_text(self.result_label, "The waiting changes were discarded.")
 

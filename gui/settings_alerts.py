@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from core.app.alerts import AlertDispatcher, SecretStore, TestResult
-from core.app.alerts.key_file_store import KeyringOrFileSecretStore
 from core.app.alerts.secrets import (
     SECRET_FIELDS,
     _in_daemon_thread,
@@ -37,6 +36,7 @@ from core.app.alerts.secrets import (
     save_secret,
 )
 from core.app.alerts.services import TITLES
+from core.app.secret_store import AppSecretStore
 from core.config.alerts import ALL_EVENTS, SERVICES, AlertsConfig, ServiceAlerts
 from core.config.models import AppConfig
 from gui.model_page import editor_for
@@ -70,16 +70,16 @@ class AlertsAccess:
         self.dispatcher, self.store = dispatcher, store
 
     def where(self) -> str:
-        if isinstance(self.store, KeyringOrFileSecretStore):
+        if isinstance(self.store, AppSecretStore):
             return self.store.where()
         return "memory only, until the app stops (the demo never touches your keyring)"
 
     @property
     def needs_consent(self) -> bool:
-        return isinstance(self.store, KeyringOrFileSecretStore) and not self.store.has_keyring
+        return isinstance(self.store, AppSecretStore) and not self.store.has_keyring
 
     def allow_file(self, allowed: bool) -> None:
-        if isinstance(self.store, KeyringOrFileSecretStore):
+        if isinstance(self.store, AppSecretStore):
             self.store.allow_file = allowed
 
     async def stored(self, service: str) -> dict[str, str]:

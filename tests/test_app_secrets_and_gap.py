@@ -62,6 +62,9 @@ def test_without_a_keyring_the_secrets_go_to_a_file_only_the_user_reads(
     backend: KeyringBackend, tmp_path: Path
 ) -> None:
     store = AppSecretStore(tmp_path / "cfg" / "alert-secrets.json")
+    with pytest.raises(SecretStoreError, match="no keyring"):  # not without the trader's consent
+        save_secret(store, "discord", "webhook_url", URL)
+    store.allow_file = True
     save_secret(store, "discord", "webhook_url", URL)
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     assert json.loads(store.path.read_text()) == {NAME: URL}

@@ -9,7 +9,8 @@ ended before the app started gets no summary at all (its numbers would claim mor
 seen).
 
 A :class:`DaySummary` is published on the same bus, after the ``DailyReset`` that caused it,
-for the alerts, the log and any window that wants it.
+for the alerts, the log (the notice log writes its one line, :func:`describe_summary`) and any
+window that wants it.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class DaySummaries:
         self._forget(notice.account_id, notice.trading_day)
         if summary is None:
             return
-        log.info("%s", describe_summary(summary))
+        # Logged by whoever words notices for the log (core.app.notice_log), once.
         self._bus.publish(summary)
 
     def summarize(self, account_id: int, day: date) -> DaySummary | None:
@@ -231,8 +232,8 @@ def summary_lines(summary: DaySummary, zone: ZoneInfo | None = None) -> list[str
 
 
 def describe_summary(summary: DaySummary, zone: ZoneInfo | None = None) -> str:
-    """One log line: ``day summary account 123, Tue 2026-08-18: Net P&L -$120.00 …``."""
+    """One log line: ``DAY SUMMARY account 123 Tue 2026-08-18: Net P&L -$120.00 …``."""
     return (
-        f"day summary account {summary.account_id}, {summary.trading_day:%a %Y-%m-%d}: "
+        f"DAY SUMMARY account {summary.account_id} {summary.trading_day:%a %Y-%m-%d}: "
         + "; ".join(summary_lines(summary, zone))
     )

@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,22 @@ class CurrentToken:
         return (rest.token or "") if rest is not None else ""
 
 
-def configure_logging(secrets: list[str | CurrentToken]) -> None:
+# What the log redaction list holds: a secret, the token of the moment, or a source of several
+# (the alerts' webhook addresses and tokens, read from the secret store after start).
+Secret = str | CurrentToken | Callable[[], Iterable[str]]
+
+
+def redaction_values(secrets: Sequence[Secret]) -> list[str]:
+    values: list[str] = []
+    for secret in secrets:
+        if callable(secret):
+            values.extend(secret())
+        else:
+            values.append(str(secret))
+    return [value for value in values if value]
+
+
+def configure_logging(secrets: list[Secret]) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
     root = logging.getLogger()
@@ -57,7 +73,7 @@ def configure_logging(secrets: list[str | CurrentToken]) -> None:
     root.setLevel(logging.INFO)
     for noisy in ("httpx", "httpcore", "aiohttp.access", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    install_redaction(lambda: [str(s) for s in secrets if str(s)])
+    install_redaction(lambda: redaction_values(secrets))
 
 
 async def start_demo_gateway(config: AppConfig) -> tuple[SimulatedGateway, AppConfig, Credentials]:
@@ -99,7 +115,7 @@ async def run_headless(
     (default: the user's config file). ``anchor``, ``secret_store`` and ``autostart_backend``
     replace the user's own (tests)."""
     stop = stop or asyncio.Event()
-    secrets: list[str | CurrentToken] = []
+    secrets: list[Secret] = []
     configure_logging(secrets)
     gateway = None
     data_dir: Path | None = None
@@ -149,6 +165,7 @@ async def run_headless(
         secrets.append(CurrentToken(service))
         notices = NoticeLog(service.bus, manager.config.general.timezone)
         alerts = start_alerts(service, secret_store if secret_store is not None else AppSecretStore())
+        secrets.append(alerts.dispatcher.secret_values)  # no webhook address in any log line
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: no signal handlers

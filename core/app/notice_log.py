@@ -2,6 +2,11 @@
 
 Rules are named as a trader says them, with the internal id in brackets after the name so a
 log can still be searched by it ("Daily loss limit [RULE-003]").
+
+The app's own state: a state file that cannot be written gets a "NOT PROTECTED" line here, as a
+failing close does (the writer's own line is the technical one, with its traceback). A rebuilt
+state file and the gap after an unclean stop are logged by the service itself, in plain words,
+when it finds them (:mod:`core.app.state_guard`): they are not repeated here.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.app.day_summary import DaySummary, summary_lines
+from core.app.day_summary import DaySummary, describe_summary
+from core.app.state_notices import StateWriteFailed, StateWriteRecovered
+from core.app.state_words import named_rules
 from core.app.words import rule_name
 from core.domain.bus import EventBus
 from core.domain.words import duration, money
@@ -52,7 +59,8 @@ class NoticeLog:
         line = self.describe(notice)
         if line is None:
             return
-        level = logging.ERROR if isinstance(notice, EnforcementFailed | RuleError) else logging.INFO
+        failing = EnforcementFailed | RuleError | StateWriteFailed
+        level = logging.ERROR if isinstance(notice, failing) else logging.INFO
         log.log(level, line)
 
     def describe(self, notice: Any) -> str | None:
@@ -86,8 +94,13 @@ class NoticeLog:
         if isinstance(notice, LimitWarning):
             return f"WARNING account {notice.account_id} {_rule(notice.rule_id)}: {notice.message}"
         if isinstance(notice, DaySummary):
-            return (f"DAY SUMMARY account {notice.account_id} {notice.trading_day:%a %Y-%m-%d}: "
-                    + "; ".join(summary_lines(notice, self.zone)))
+            return describe_summary(notice, self.zone)  # the summary's one line in the log
+        if isinstance(notice, StateWriteFailed):
+            return (f"STATE NOT SAVED: {named_rules(notice.what)} could not be written to the "
+                    f"state file ({notice.error}); protection goes on from memory, but a crash now "
+                    "would lose it: NOT PROTECTED against a crash until it is written")
+        if isinstance(notice, StateWriteRecovered):
+            return "state saved again: everything that had failed is in the state file"
         if isinstance(notice, EnforcementFailed):
             c = notice.command
             return (

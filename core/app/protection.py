@@ -1,7 +1,9 @@
 """The one state a trader reads at a glance, never better than the truth.
 
-Worst first: failing enforcement (the gateway keeps refusing a close: act by hand), not
-connected (the gateway is unreachable or the account is not yet reconciled), no limit
+Worst first: failing enforcement (the gateway keeps refusing a close: act by hand, or the
+state file cannot be written: a crash would lose the locks), not connected (the gateway is
+unreachable, the account is not yet reconciled, or its trade history is still being read
+after the state file was rebuilt), no limit
 enabled, hard-locked, cooling down, a warning, protected. One account in a worse state makes
 the whole app show that state: the tray icon has room for one.
 """
@@ -15,6 +17,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from core.app.snapshot import OK, AccountSnapshot, LimitUsage, LockView
+from core.app.state_notices import HISTORY_LOCK
+from core.app.state_words import not_saved_line
 from core.app.words import local_time, rule_cause, side_word
 from core.domain.words import duration, money
 
@@ -45,7 +49,7 @@ TITLES = {
 
 
 def account_state(snapshot: AccountSnapshot) -> Protection:
-    if snapshot.failing:
+    if snapshot.failing or snapshot.state_not_saved:
         return Protection.FAILING
     if snapshot.status != PROTECTED_STATUS:
         return Protection.DISCONNECTED
@@ -122,11 +126,15 @@ def headline(snapshot: AccountSnapshot, now: datetime, zone: ZoneInfo) -> str:
     """The account's state in one line, worst first (the dashboard header, the tray menu)."""
     state = account_state(snapshot)
     if state is Protection.FAILING:
+        if not snapshot.failing:
+            return not_saved_line(snapshot.state_not_saved)
         todo = "; ".join(dict.fromkeys(f.todo for f in snapshot.failing))
         return f"NOT PROTECTED: {todo} on the platform now"
     if state is Protection.DISCONNECTED:
         if snapshot.status == "reconnecting":
             return "Gateway unreachable: not protected"
+        if any(lock.rule_id == HISTORY_LOCK for lock in snapshot.locks):
+            return "Reading today's trade history: not protected yet, new entries are closed"
         return "Connecting: not protected yet"
     if state is Protection.NO_LIMITS:
         return "No limit enabled: nothing is enforced"

@@ -257,6 +257,9 @@ class AccountSnapshot:
     day_start: datetime | None = None  # when the trading day began (the chart's time axis)
     topstep: TopstepView | None = None  # the Topstep account guard (an account with a plan)
     ladder: tuple[LadderView, ...] = ()  # the warning ladder's step per money limit
+    # What the disk said while the state file cannot be written ("" when all is written): the
+    # app runs from memory, and a crash would lose it. As red as a failing close.
+    state_not_saved: str = ""
 
     @property
     def protecting(self) -> bool:

@@ -64,10 +64,13 @@ def take_snapshot(
     last_marks: Mapping[str, float] | None = None,
     waiting: Waiting = NOTHING,
     day_nets: Mapping[date, Decimal] | None = None,
+    state_not_saved: str = "",
 ) -> AccountSnapshot:
     """``last_marks``: the last price seen per contract, shown (as stale) once the live quote
     is gone after a market-data outage; ``waiting``: loosened settings waiting for the reset;
-    ``day_nets``: the account's net P&L per earlier trading day (for the consistency share).
+    ``day_nets``: the account's net P&L per earlier trading day (for the consistency share);
+    ``state_not_saved``: what the disk said while the state file cannot be written
+    (:class:`core.app.state_alarm.StateAlarm`).
 
     Everything is measured against the account's own rules (``[accounts."<id>"]`` over the
     shared tables), as the engine judges it."""
@@ -128,6 +131,7 @@ def take_snapshot(
         day_start=engine.calendar.day_start(day),
         topstep=topstep_view(engine, ctx, rules, stale=stale, day_nets=day_nets),
         ladder=ladder_views(ctx, rules),
+        state_not_saved=state_not_saved,
     )
 
 

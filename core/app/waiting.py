@@ -65,12 +65,22 @@ def show(table: str, name: str, value: Any) -> str:
     return str(value)
 
 
+# A change asked for by the config file while an admin password is set: no reset brings it
+# into force until someone confirms it with the password in Settings.
+NEEDS_PASSWORD = "waiting for the admin password in Settings, then a reset"
+
+
 def describe_waiting(
-    config: AppConfig, pending: AppConfig | None, applies_at: datetime | None, zone: ZoneInfo
+    config: AppConfig, pending: AppConfig | None, applies_at: datetime | None, zone: ZoneInfo,
+    *, needs_password: bool = False,
 ) -> Waiting:
     if pending is None:
         return NOTHING
-    when = local_time(applies_at, zone, with_day=True) if applies_at else "the next reset"
+    if needs_password:
+        when = NEEDS_PASSWORD
+    else:
+        when = "from " + (local_time(applies_at, zone, with_day=True) if applies_at
+                          else "the next reset")
     lines: list[str] = []
     by_rule: dict[str, str] = {}
     for change in classify(config, pending):
@@ -85,10 +95,10 @@ def describe_waiting(
         if rule_id is None:
             continue
         if name == "enabled":
-            by_rule[rule_id] = f"off from {when}"
+            by_rule[rule_id] = f"off {when}"
         elif name in BAR_KEYS.get(rule_id, ()):
             entry = f"{parts[3]} " if len(parts) > 3 else ""
-            by_rule.setdefault(rule_id, f"{entry}{show(table, name, change.new)} from {when}")
+            by_rule.setdefault(rule_id, f"{entry}{show(table, name, change.new)} {when}")
     return Waiting(tuple(lines), by_rule)
 
 
@@ -98,11 +108,11 @@ def _line(change: Change, when: str) -> str:
         table, name = parts[1], parts[2]
         what = table_name(table)
         if name == "enabled":
-            return f"{what}: off from {when}"
+            return f"{what}: off {when}"
         entry = f" {parts[3]}" if len(parts) > 3 else ""
         return (f"{what}: {_field_title(table, name)}{entry} {show(table, name, change.old)} → "
-                f"{show(table, name, change.new)} from {when}")
-    return f"{change.key}: {change.old} → {change.new} from {when}"
+                f"{show(table, name, change.new)} {when}")
+    return f"{change.key}: {change.old} → {change.new} {when}"
 
 
 class WaitingCache:
@@ -112,13 +122,15 @@ class WaitingCache:
     def __init__(self) -> None:
         # The objects themselves, compared by identity: kept alive here, so never confused
         # with a new config that happens to reuse a freed one's id.
-        self._key: tuple[AppConfig, AppConfig | None, datetime | None] | None = None
+        self._key: tuple[AppConfig, AppConfig | None, datetime | None, bool] | None = None
         self._value = NOTHING
 
     def get(self, config: AppConfig, pending: AppConfig | None, applies_at: datetime | None,
-            zone: ZoneInfo) -> Waiting:
+            zone: ZoneInfo, *, needs_password: bool = False) -> Waiting:
         key = self._key
-        if key is None or key[0] is not config or key[1] is not pending or key[2] != applies_at:
-            self._value = describe_waiting(config, pending, applies_at, zone)
-            self._key = (config, pending, applies_at)
+        if (key is None or key[0] is not config or key[1] is not pending or key[2] != applies_at
+                or key[3] != needs_password):
+            self._value = describe_waiting(config, pending, applies_at, zone,
+                                           needs_password=needs_password)
+            self._key = (config, pending, applies_at, needs_password)
         return self._value

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from core.app.state_notices import HISTORY_LOCK
 from core.domain.words import RULE_NAMES, TABLE_RULES
 
 SELF_LOCK = "SELF-LOCK"  # the rule id of a lock the trader set with "Lock me out now"
@@ -41,6 +42,7 @@ _CAUSES: dict[str, str] = {
     CLEANUP: "leftover stop",
     STOP_SIZE: "stop larger than the position",
     SELF_LOCK: "you locked yourself out",
+    HISTORY_LOCK: "reading today's trade history",
 }
 
 # enforcement verb → what happened, as the history and the popups say it

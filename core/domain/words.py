@@ -64,6 +64,8 @@ RULE_NAMES: dict[str, str] = {
     "CLEANUP": "Leftover stop clean-up",
     "STOP-SIZE": "Stop cut to the position",
     "SELF-LOCK": "Lock me out now",
+    # New entries closed after a state file rebuild until the account's trade history is read.
+    "HISTORY": "Waiting for trade history",
 }
 
 # config table → rule id (SPEC section 2's table names)

@@ -67,7 +67,7 @@ def test_the_reset_publishes_the_day_that_ended() -> None:
     assert summary.counted_since is None  # watched the whole day
     line = describe_summary(summary)
     assert "RULE-" not in line
-    assert line.startswith(f"day summary account {ACCOUNT}, Wed 2026-08-19: Net P&L -$532.52")
+    assert line.startswith(f"DAY SUMMARY account {ACCOUNT} Wed 2026-08-19: Net P&L -$532.52")
     summaries.close()
 
 

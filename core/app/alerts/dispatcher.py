@@ -37,6 +37,13 @@ from core.app.alerts.secrets import SecretStore, SecretStoreError, read_secrets
 from core.app.alerts.services import Message
 from core.app.alerts.words import Alert, AlertWords, Priority
 from core.app.day_summary import DaySummary
+from core.app.state_notices import (
+    ProtectionGap,
+    StateRebuildDone,
+    StateRebuilt,
+    StateWriteFailed,
+    StateWriteRecovered,
+)
 from core.config.alerts import SERVICES, AlertsConfig, ServiceAlerts
 from core.config.models import AppConfig
 from core.domain.bus import EventBus
@@ -85,6 +92,14 @@ _EVENT_OF: dict[type, str] = {
     LimitWarning: "warning",
     BreachDetected: "breach",
     DaySummary: "day_summary",
+    # The app's own state: a state file that cannot be written is as urgent as a failing close
+    # (a crash would lose the locks); a rebuilt state file is a warning; the gap an unclean stop
+    # left in protection is told with the connection's losses.
+    StateWriteFailed: "enforcement_failing",
+    StateWriteRecovered: "enforcement_recovered",
+    StateRebuilt: "warning",
+    StateRebuildDone: "warning",
+    ProtectionGap: "connection_lost",
 }
 
 
@@ -146,6 +161,7 @@ class AlertDispatcher:
         self._own_client = client is None
         self._sender: Sender | None = None
         self._failing: dict[tuple[str, int, str, int], float] = {}
+        self._unsaved = False  # the state file's alarm was told and not yet taken back
         self._unsubscribe: Callable[[], None] | None = None
         self._starting: asyncio.Task[None] | None = None
         self._log_filter = HttpxSecretFilter(self.secret_values)
@@ -330,6 +346,15 @@ class AlertDispatcher:
             and self._failing.pop(_failure_key(notice.command), None) is None
         ):
             return  # its failure was never told: nothing to take back
+        elif kind is StateWriteFailed:
+            # Each unwritten item reports: one alert until it is all written again.
+            if self._unsaved:
+                return
+            self._unsaved = True
+        elif kind is StateWriteRecovered:
+            if not self._unsaved:
+                return
+            self._unsaved = False
         if event not in self._routes:
             # Nobody wants it: the cheapest way out. BreachDetected is published on the
             # enforcement path itself, before the close is sent.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.app.alerts.dispatcher import AlertDispatcher
-from core.app.alerts.secrets import KeyringSecretStore, SecretStore
+from core.app.alerts.secrets import SecretStore
 from core.app.day_summary import DaySummaries, SummarySource
 from core.modules.lockouts import Lock
 
@@ -39,7 +39,13 @@ def start_alerts(
     service: RiskService, secret_store: SecretStore | None = None, **options: Any
 ) -> RunningAlerts:
     """Attach the end-of-day summary and the alert dispatcher to ``service``'s bus and start
-    the dispatcher's workers. ``options`` go to :class:`AlertDispatcher` (timeouts, tests)."""
+    the dispatcher's workers. ``secret_store``: the app's one store
+    (:class:`core.app.secret_store.AppSecretStore`) unless given. ``options`` go to
+    :class:`AlertDispatcher` (timeouts, tests)."""
+    if secret_store is None:
+        from core.app.secret_store import AppSecretStore  # it builds on this package
+
+        secret_store = AppSecretStore()
 
     def engine() -> Any:
         return getattr(service, "engine", None)  # it exists once service.start() has begun
@@ -61,7 +67,7 @@ def start_alerts(
     dispatcher = AlertDispatcher(
         service.bus,
         service.config,
-        secret_store if secret_store is not None else KeyringSecretStore(),
+        secret_store,
         clock=service.clock,
         contract_name=contract_name,
         locks_in_force=locks_in_force,

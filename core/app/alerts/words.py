@@ -13,7 +13,15 @@ from enum import IntEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.app import state_words
 from core.app.day_summary import DaySummary, summary_lines
+from core.app.state_notices import (
+    ProtectionGap,
+    StateRebuildDone,
+    StateRebuilt,
+    StateWriteFailed,
+    StateWriteRecovered,
+)
 from core.app.words import rule_name
 from core.domain.commands import (
     CancelOrder,
@@ -187,6 +195,36 @@ class AlertWords:
             )
         if isinstance(notice, DaySummary):
             return self.day_summary(notice, now)
+        return self.app_state(notice, now)
+
+    def app_state(self, notice: Any, now: datetime) -> Alert | None:
+        """The app's own state: a state file that cannot be written (as urgent as a failing
+        close), a state file rebuilt from the trade history, the gap an unclean stop left."""
+        if isinstance(notice, StateWriteFailed):
+            title, text = state_words.not_saved(notice)
+            return self._alert("enforcement_failing", f"URGENT {title}", text, Priority.URGENT,
+                               now, None, ("rotating_light",), {"error": notice.error})
+        if isinstance(notice, StateWriteRecovered):
+            title, text = state_words.saved_again()
+            return self._alert("enforcement_recovered", title, text, Priority.DEFAULT, now, None,
+                               ("white_check_mark",))
+        if isinstance(notice, StateRebuilt):
+            title, text = state_words.rebuilt(notice)
+            return self._alert("warning", title, text, Priority.HIGH, now, None, ("warning",),
+                               {"why": notice.why})
+        if isinstance(notice, StateRebuildDone):
+            title, text = state_words.rebuild_done(notice)
+            return self._alert("warning", title, text, Priority.DEFAULT, now, None,
+                               ("white_check_mark",))
+        if isinstance(notice, ProtectionGap):
+            title, text = state_words.gap(notice, self.zone, self.contract_name)
+            return self._alert(
+                "connection_lost", f"{self.account_title(notice.account_id)}: {title.lower()}",
+                text, Priority.HIGH, now, notice.account_id, ("warning",),
+                {"stopped_at": notice.stopped_at.isoformat(),
+                 "resumed_at": notice.resumed_at.isoformat(),
+                 "net": str(notice.net) if notice.net is not None else None},
+            )
         return None
 
     def limit_warning(self, notice: LimitWarning, now: datetime) -> Alert:
