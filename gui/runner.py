@@ -237,6 +237,18 @@ def _credentials(manager: ConfigManager) -> Credentials | None:
         return None
 
 
+async def _set_up(config: AppConfig,
+                  config_path: Path) -> tuple[Credentials, AppConfig] | None:
+    """First-run setup: the key it stored and the config file as setup left it, or None when
+    the trader closed setup without a key."""
+    try:
+        credentials = await first_run(config, config_path)
+    except CredentialsError as exc:
+        log.error("no credentials: %s", exc)
+        return None
+    return credentials, (load_config(config_path) if config_path.exists() else config)
+
+
 async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool,
                   quit_requested: asyncio.Event | None = None,
                   options: TrayOptions | None = None) -> int:
@@ -280,17 +292,18 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool,
                 try:
                     credentials = load_credentials(config.gateway.username or None)
                 except CredentialsError:
-                    try:
-                        credentials = await first_run(config, config_path)
-                    except CredentialsError as exc:
-                        log.error("no credentials: %s", exc)
+                    set_up = await _set_up(config, config_path)
+                    if set_up is None:
                         return 2
+                    credentials, config = set_up
                     first_setup = True
-                    if config_path.exists():
-                        config = load_config(config_path)
+
+        def open_manager(requested: AppConfig) -> ConfigManager:
+            return open_config_manager(config_path, requested, clock=clock, anchor=anchor,
+                                       autostart_backend=options.autostart_backend)
+
         try:
-            manager = open_config_manager(config_path, config, clock=clock, anchor=anchor,
-                                          autostart_backend=options.autostart_backend)
+            manager = open_manager(config)
         except Exception as exc:
             print(f"cannot open the state in force: {exc}", file=sys.stderr)
             log.error("cannot open the state in force: %s", exc)
@@ -303,16 +316,12 @@ async def run_gui(config: AppConfig, config_path: Path | None, *, demo: bool,
             assert manager.vault is not None
             manager.vault.close()
             manager = None
-            try:
-                credentials = await first_run(config, config_path)
-            except CredentialsError as exc:
-                log.error("no credentials: %s", exc)
+            set_up = await _set_up(config, config_path)
+            if set_up is None:
                 return 2
+            credentials, config = set_up
             first_setup = True
-            if config_path.exists():
-                config = load_config(config_path)
-            manager = open_config_manager(config_path, config, clock=clock, anchor=anchor,
-                                          autostart_backend=options.autostart_backend)
+            manager = open_manager(config)
         if not demo:
             # Switching off starting with the computer waits for the reset too (the checkbox).
             autostart.install_guard(manager.autostart)
