@@ -3,54 +3,15 @@
 from __future__ import annotations
 
 from core.config.rules import DailyUnrealizedLoss
-from core.domain.events import MarketTradeEvent, PositionEvent, QuoteEvent, Recheck
-from core.domain.words import money
-from core.engine.rules.base import EPSILON, Breach, Rule, RuleContext
-from core.modules.mirror import Position
+from core.engine.rules.open_pnl_bound import OpenPnlBoundRule
 
 
-class DailyUnrealizedLossRule(Rule[DailyUnrealizedLoss]):
+class DailyUnrealizedLossRule(OpenPnlBoundRule[DailyUnrealizedLoss]):
     rule_id = "RULE-004"
     key = "daily_unrealized_loss"
-    watches = frozenset({PositionEvent, QuoteEvent, MarketTradeEvent, Recheck})
+    noun = "loss"
+    bound_word = "limit"
+    side = -1
 
     def __init__(self, config: DailyUnrealizedLoss) -> None:
-        super().__init__(config)
-        # Read once: evaluate runs on every quote, and a rule is rebuilt when its table changes.
-        self._threshold = -self.config.limit + EPSILON
-        self._per_position = config.scope == "position"
-
-    def evaluate(
-        self, ctx: RuleContext, event: PositionEvent | QuoteEvent | MarketTradeEvent | Recheck
-    ) -> list[Breach]:
-        threshold = self._threshold
-        positions = ctx.account.positions
-        if self._per_position:
-            if isinstance(event, Recheck):
-                return [b for p in list(positions.values()) if (b := self._judge(ctx, p, threshold))]
-            # The hot path (every quote): one position, judged inline.
-            position = positions.get(event.contract_id)
-            if position is None:
-                return []
-            pnl = ctx.open_pnl(position)
-            if pnl is None or pnl > threshold:
-                return []  # no price, no decision
-            breach = self._judge(ctx, position, threshold)
-            return [breach] if breach is not None else []
-        total = ctx.account_open_pnl()
-        if not positions or total is None or total > threshold:
-            return []
-        reason = f"account open loss {money(total)} reached the limit {money(-self.config.limit)}"
-        return [
-            self.breach(ctx, reason, *(self.close(ctx, cid, reason) for cid in list(positions)))
-        ]
-
-    def _judge(self, ctx: RuleContext, position: Position, threshold: float) -> Breach | None:
-        pnl = ctx.open_pnl(position)
-        if pnl is None or pnl > threshold:
-            return None  # no price, no decision
-        reason = (
-            f"open loss {money(pnl)} on {ctx.symbol(position.contract_id)} "
-            f"reached the limit {money(-self.config.limit)}"
-        )
-        return self.breach(ctx, reason, self.close(ctx, position.contract_id, reason))
+        super().__init__(config, -config.limit, config.scope == "position")
