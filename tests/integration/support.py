@@ -322,3 +322,9 @@ class App:
 def rules_for(**rules: dict[str, Any]) -> AppConfig:
     """Only these rules on, protecting only the demo account."""
     return config(rules, general={"accounts": [ACCT]})
+
+
+async def start_headless(tmp_path: Path, config: Path) -> App:
+    """``main.py --headless --config <config>`` as a user runs it, logged in to the demo gateway."""
+    env = app_env(tmp_path, PROJECTX_USERNAME=DEMO_USERNAME, PROJECTX_API_KEY=DEMO_API_KEY)
+    return await App.start("--headless", "--config", str(config), env=env)

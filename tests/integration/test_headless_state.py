@@ -11,18 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from core.sim.server import DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
+from core.sim.server import SimulatedGateway
 from tests.alerts.support import DISCORD_ID, DISCORD_TOKEN, AlertServer
 from tests.integration.support import (
     ACCT,
     BUY,
     MES,
     MNQ,
-    App,
     Trader,
-    app_env,
     config_toml,
     lock_rows,
+    start_headless,
     until,
 )
 
@@ -32,11 +31,6 @@ pytestmark = [
 ]
 
 
-async def start_app(tmp_path: Path, config: Path) -> App:
-    env = app_env(tmp_path, PROJECTX_USERNAME=DEMO_USERNAME, PROJECTX_API_KEY=DEMO_API_KEY)
-    return await App.start("--headless", "--config", str(config), env=env)
-
-
 async def test_editing_the_file_while_stopped_undoes_no_lock(
     sim: SimulatedGateway, tmp_path: Path
 ) -> None:
@@ -44,7 +38,7 @@ async def test_editing_the_file_while_stopped_undoes_no_lock(
     config = tmp_path / "config.toml"
     config.write_text(config_toml(sim, data_dir, {"daily_realized_loss": {"limit": 500}}))
     trader = Trader(sim)
-    first = await start_app(tmp_path, config)
+    first = await start_headless(tmp_path, config)
     try:
         await first.expect("protected", str(ACCT))
         await trader.round_trip_loss(300, lambda: trader.quotes_subscribed(MNQ))
@@ -64,7 +58,7 @@ async def test_editing_the_file_while_stopped_undoes_no_lock(
     text = text.replace("[general]", '[general]\nreset_time = "09:00"')
     config.write_text(text)
 
-    second = await start_app(tmp_path, config)
+    second = await start_headless(tmp_path, config)
     try:
         await second.expect("restored lock", str(ACCT), "RULE-003")
         await second.expect("rules.daily_realized_loss.limit: 500.0 → 50000.0 (loosens): waits for "
@@ -89,7 +83,7 @@ async def test_after_a_kill_the_next_start_says_what_happened_in_between(
     config = tmp_path / "config.toml"
     config.write_text(config_toml(sim, data_dir, {"max_contracts": {"limit": 5}}))
     trader = Trader(sim)
-    first = await start_app(tmp_path, config)
+    first = await start_headless(tmp_path, config)
     try:
         await first.expect("protected", str(ACCT))
         await until(lambda: trader.subscribed(), "the app's subscription")
@@ -104,7 +98,7 @@ async def test_after_a_kill_the_next_start_says_what_happened_in_between(
     trader.market(MNQ, 1, 2)  # sell: flat again, −$40 and fees
     assert trader.net(MNQ) == 0
 
-    second = await start_app(tmp_path, config)
+    second = await start_headless(tmp_path, config)
     try:
         await second.expect("did not shut down cleanly", "protection stopped at about")
         await second.expect("protected", str(ACCT))
@@ -116,7 +110,7 @@ async def test_after_a_kill_the_next_start_says_what_happened_in_between(
     finally:
         await second.kill()
 
-    third = await start_app(tmp_path, config)  # after a clean stop there is nothing to say
+    third = await start_headless(tmp_path, config)  # after a clean stop there is nothing to say
     try:
         await third.expect("protected", str(ACCT))
         assert await third.signal(signal.SIGTERM) == 0
@@ -142,7 +136,7 @@ async def test_headless_sends_alerts_with_secrets_from_the_user_only_file(
             "alerts.discord.webhook_url": f"{server.base_url}/api/webhooks/{DISCORD_ID}/{DISCORD_TOKEN}"}))
         secrets.chmod(0o600)
         trader = Trader(sim)
-        app = await start_app(tmp_path, config)
+        app = await start_headless(tmp_path, config)
         try:
             await app.expect("protected", str(ACCT))
             await trader.round_trip_loss(300, lambda: trader.quotes_subscribed(MNQ))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.sim.server import DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
+from core.sim.server import DEMO_USERNAME, SimulatedGateway
 from tests.integration.support import (
     ACCT,
     BUY,
@@ -23,6 +23,7 @@ from tests.integration.support import (
     free_port,
     lock_rows,
     make_sim,
+    start_headless,
     until,
 )
 
@@ -30,11 +31,6 @@ pytestmark = [
     pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals"),
     pytest.mark.slow,
 ]
-
-
-async def start_app(tmp_path: Path, config: Path) -> App:
-    env = app_env(tmp_path, PROJECTX_USERNAME=DEMO_USERNAME, PROJECTX_API_KEY=DEMO_API_KEY)
-    return await App.start("--headless", "--config", str(config), env=env)
 
 
 async def test_a_lock_survives_a_crash_and_the_restart_closes_what_was_opened(
@@ -45,7 +41,7 @@ async def test_a_lock_survives_a_crash_and_the_restart_closes_what_was_opened(
     config.write_text(config_toml(sim, data_dir, {"daily_realized_loss": {"limit": 500}}))
     trader = Trader(sim)
 
-    first = await start_app(tmp_path, config)
+    first = await start_headless(tmp_path, config)
     try:
         await first.expect("protected", str(ACCT))
         # The app holds MNQ once it subscribes to its quotes: then the losing close follows.
@@ -64,7 +60,7 @@ async def test_a_lock_survives_a_crash_and_the_restart_closes_what_was_opened(
     trader.market(MES, BUY, 2)
     assert trader.net(MES) == 2
 
-    second = await start_app(tmp_path, config)
+    second = await start_headless(tmp_path, config)
     try:
         await second.expect("restored lock", str(ACCT), "RULE-003")
         await second.expect("protected", str(ACCT))
@@ -117,7 +113,7 @@ async def test_headless_stops_cleanly_while_the_gateway_is_unreachable(tmp_path:
     config = tmp_path / "config.toml"
     config.write_text(config_toml(make_sim(free_port()), tmp_path / "data",
                                   {"max_contracts": {"limit": 2}}))
-    app = await start_app(tmp_path, config)
+    app = await start_headless(tmp_path, config)
     try:
         # Still trying, not given up: a network that is down at start-up ends nothing.
         await app.expect("cannot reach the gateway", timeout=30.0)
