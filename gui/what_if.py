@@ -214,9 +214,11 @@ class WhatIfWindow(QWidget):
             self.status_label.setText(f"Could not replay: {exc}")
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # the gateway failed in some way: say so, keep the window
+        except Exception:  # the gateway failed in some way: say so, keep the window
             log.exception("the replay failed")
-            self.status_label.setText(f"Could not replay: {type(exc).__name__}: {exc}")
+            self.status_label.setText(
+                "Could not replay: something unexpected went wrong (the details are in the log). "
+                "Try again; your protection is not affected.")
         else:
             self.show_report(report)
             self.status_label.setText(

@@ -27,12 +27,15 @@ from core.app.replay_service import (
     gateway_input,
     holidays,
 )
+from core.app.words import gateway_failure
 from core.config.io import ConfigError, load_config, write_text_atomic
 from core.gateway.errors import GatewayRestError
 from core.replay.html import render_html
 from core.replay.inputs import InputError, ReplayInput
 from core.replay.run import Candidate, replay_report
 from core.replay.text import render_text
+
+log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_DAYS = 30
@@ -74,7 +77,8 @@ def run_replay(options: ReplayOptions, out: TextIO | None = None, err: TextIO | 
         print(f"replay: {exc}", file=err)
         return EXIT_BAD_INPUT
     except GatewayRestError as exc:
-        print(f"replay: could not read your history from the gateway: {exc}", file=err)
+        log.info("replay: %s", exc)  # the technical detail, for a log that wants it
+        print(f"replay: could not read your history: {gateway_failure(exc)}", file=err)
         return EXIT_FAILURE
     except OSError as exc:
         print(f"replay: {exc}", file=err)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -17,6 +18,7 @@ from typing import Any
 
 from core.app.credentials import Credentials
 from core.app.demo_month import MonthClock, generate_month, month_bounds
+from core.app.words import gateway_failure
 from core.config.io import load_config
 from core.config.models import AppConfig
 from core.domain.holidays import HolidayCalendarError, load_holidays
@@ -32,6 +34,8 @@ from core.replay.report import ReplayReport
 from core.replay.run import Candidate, replay_report
 from core.sim.models import load_contracts
 from core.sim.server import DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
+
+log = logging.getLogger(__name__)
 
 MAX_DAYS = 93  # a quarter: longer asks the gateway for more history than a replay needs
 DEMO_DAYS = 28
@@ -253,7 +257,10 @@ def what_if_report(request: WhatIfRequest) -> ReplayReport:
     where neither the fetching nor seconds of CPU can delay the app's enforcing loop."""
     try:
         return asyncio.run(_what_if(request))
-    except (InputError, GatewayRestError, OSError) as exc:
+    except GatewayRestError as exc:
+        log.warning("what if: %s", exc)
+        raise WhatIfError(f"could not read your history: {gateway_failure(exc)}") from None
+    except (InputError, OSError) as exc:
         raise WhatIfError(str(exc)) from None
 
 

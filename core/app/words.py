@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from core.app.state_notices import HISTORY_LOCK
 from core.domain.words import RULE_NAMES, TABLE_RULES
+from core.gateway.errors import AuthError, GatewayError, GatewayHttpError, GatewayRestError
 
 SELF_LOCK = "SELF-LOCK"  # the rule id of a lock the trader set with "Lock me out now"
 CLEANUP = "CLEANUP"  # the engine's id for cancelling a stop left behind by a closed position
@@ -117,3 +118,22 @@ def gateway_words(error: str) -> str:
         if at >= 0:
             return text[at:].rstrip(")").strip()
     return text.rsplit(": ", 1)[-1] if ": " in text else text
+
+
+def gateway_failure(exc: GatewayRestError) -> str:
+    """Why a call to the gateway failed, and what to do, for a message the trader reads (the
+    technical chain stays in the log)."""
+    if isinstance(exc, AuthError):
+        return "the gateway refused the login: check the username and the API key"
+    if isinstance(exc, GatewayError):
+        return f"the gateway refused the request ({exc.message or exc.name})"
+    if isinstance(exc, GatewayHttpError):
+        if exc.status is None:
+            return ("the gateway could not be reached: check the internet connection and the "
+                    "gateway address in the config, then try again")
+        if exc.status == 429:
+            return "the gateway is limiting requests right now: try again in a minute"
+        if exc.status >= 500:
+            return f"the gateway had an error (HTTP {exc.status}): try again later"
+        return f"the gateway answered HTTP {exc.status}"
+    return "the gateway's answer was not clear: try again"

@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.config.models import AppConfig
+from core.config.plans import Plan, PlanError, PlanKind, load_plan_table, resolve_plan
 from core.domain.bus import EventBus
 from core.domain.clock import ManualClock
 from core.domain.commands import (
@@ -56,21 +57,47 @@ class ReplayPort:
         self.pending.append(command)
 
 
-def replay_config(config: AppConfig, *, orders_known: bool) -> tuple[AppConfig, list[str]]:
+def replay_config(
+    config: AppConfig, *, orders_known: bool, account_id: int | None = None
+) -> tuple[AppConfig, list[str]]:
     """The candidate as the replay can judge it, and the enabled rules it must leave out.
 
-    Every account is protected (the replayed one may not be listed). Without order history
-    the stop rules would see no stops at all and close every position: they are left out,
-    as is the trading-permission rule, which has no history anywhere.
+    Every account is protected (the replayed one may not be listed), with the replayed
+    account's own rule tables folded in, so a rule left out stays out. Without order history
+    the stop rules would see no stops at all and close every position: they are left out, as is
+    the trading-permission rule, which has no history anywhere. The Topstep guard needs the
+    account's balance, which past fills do not carry; the plan rules need the account's plan,
+    named in the candidate's ``[accounts]`` table (past fills carry no account name), and the
+    scaling tier of an Express Funded Account needs the balance too.
     """
-    rules = config.rules
-    left_out = ["auth_loss_guard"] + ([] if orders_known else ["no_stop_loss_grace", "trade_management"])
+    settings = config.account(account_id) if account_id is not None else None
+    rules = config.rules_for(account_id) if account_id is not None else config.rules
+    left_out = ["auth_loss_guard", "max_loss_guard"]
+    if not orders_known:
+        left_out += ["no_stop_loss_grace", "trade_management"]
+    plan = _named_plan(settings.plan if settings is not None else "auto")
+    if plan is None:
+        left_out += ["plan_position_size", "firm_close"]
+    elif plan.kind is PlanKind.EXPRESS:
+        left_out.append("plan_position_size")
     dropped = [key for key in left_out if getattr(rules, key).enabled]
     updates = {key: getattr(rules, key).model_copy(update={"enabled": False}) for key in dropped}
+    accounts = dict(config.accounts)
+    if settings is not None and account_id is not None:
+        accounts[str(account_id)] = settings.model_copy(update={"overrides": {}})
     return config.model_copy(update={
         "general": config.general.model_copy(update={"accounts": []}),
         "rules": rules.model_copy(update=updates),
+        "accounts": accounts,
     }), dropped
+
+
+def _named_plan(choice: str) -> Plan | None:
+    """The plan the candidate names for the replayed account; None for "auto" (by name)."""
+    try:
+        return resolve_plan(choice, "", load_plan_table())
+    except PlanError:
+        return None
 
 
 class Replayer:
@@ -84,7 +111,9 @@ class Replayer:
         holidays: frozenset[date] = frozenset(),
     ) -> None:
         self.data = data
-        self.config, dropped = replay_config(config, orders_known=data.orders is not None)
+        self.config, dropped = replay_config(
+            config, orders_known=data.orders is not None, account_id=data.account_id
+        )
         self.outcome = RunOutcome(name=name, not_replayed=dropped)
         self.clock = ManualClock(data.start)
         self.port = ReplayPort()

@@ -324,6 +324,11 @@ def _distinct_locks(run: RunOutcome) -> dict[tuple[datetime, str, str], tuple[da
 def _why_not(table: str) -> str:
     if table == "auth_loss_guard":
         return "the gateway keeps no history of trading permission"
+    if table == "max_loss_guard":
+        return "past trades do not carry the account's balance, which it is judged on"
+    if table in ("plan_position_size", "firm_close"):
+        return ("past trades do not say which Topstep plan the account is on: name it under "
+                "[accounts] in the rule set (an Express Funded scaling tier needs the balance too)")
     return "no order history, so your stops are unknown"
 
 
