@@ -3,7 +3,7 @@ the link to the gateway, in the trader's words.
 
 Notices arrive through :class:`gui.bridge.CoreBridge` (so always on the GUI thread); the app's
 own state (a rebuilt state file, a state that cannot be saved, a gap after an unclean stop) is
-told here too. Balloons go
+told here too (the words: :mod:`gui.popup_words`, :mod:`gui.popup_lock_words`). Balloons go
 through a queue (:mod:`gui.popup_queue`) so none replaces another unread. Where there is no
 system tray, the same messages go to a small always-on-top window that never takes focus from
 the trading platform and never runs a nested event loop. Each enforcement that went through is
@@ -18,7 +18,6 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,16 +28,8 @@ from core.app.day_summary import DaySummary
 from core.app.enforcement_watch import CommandKey, command_key
 from core.app.snapshot import EnforcementView
 from core.app.state_notices import StateWriteFailed, StateWriteRecovered
-from core.app.words import (
-    SELF_LOCK,
-    action_word,
-    gateway_words,
-    local_time,
-    percent,
-    rule_name,
-)
+from core.app.words import action_word, gateway_words, rule_name
 from core.domain.commands import ACTIONS, EnforcementCommand, Flatten
-from core.domain.words import duration, money
 from core.engine.notices import (
     AccountStatusChanged,
     EnforcementDone,
@@ -52,8 +43,14 @@ from core.engine.notices import (
     SymbolLockCleared,
     SymbolLockSet,
 )
-from core.modules.lockouts import LockKind
 from gui.bridge import CoreBridge
+from gui.popup_lock_words import (
+    lock_cleared_popup,
+    lock_set_popup,
+    loss_warning_popup,
+    symbol_lock_popup,
+    symbol_unlock_popup,
+)
 from gui.popup_queue import MAX_LINES, BalloonQueue
 from gui.popup_window import CRITICAL, INFO, WARNING, PopupWindow, Shown
 from gui.popup_words import (
@@ -165,33 +162,22 @@ class Notifier(QObject):
                 self._hub_was_connected.add(notice.hub)
             self._connection_changed()
         elif isinstance(notice, LockSet):
-            self._lock_set(notice)
+            lock = notice.lock
+            self._show(*lock_set_popup(lock, self._account(lock.account_id), self.zone),
+                       lock.account_id)
         elif isinstance(notice, LockCleared):
             lock = notice.lock
-            who = self._account(lock.account_id)
-            if lock.kind is LockKind.COOLDOWN:
-                self._show("cooldown_end", f"Cooldown over: {rule_name(lock.rule_id)}",
-                           f"{who}: trading allowed again.", INFO, lock.account_id)
-            else:
-                why = {"expired": "its time is up", "can trade again":
-                       "the gateway allows trading again"}.get(notice.why, notice.why)
-                self._show("unlock", f"Lock lifted: {rule_name(lock.rule_id)}",
-                           f"{who}: trading allowed again ({why}).", INFO, lock.account_id)
+            self._show(*lock_cleared_popup(notice, self._account(lock.account_id)),
+                       lock.account_id)
         elif isinstance(notice, SymbolLockSet):
-            blocked = notice.lock
-            self._show("symbol_lock", f"{blocked.symbol} blocked: {rule_name(blocked.rule_id)}",
-                       f"{self._account(blocked.account_id)}: {blocked.reason}", WARNING,
-                       blocked.account_id)
+            account_id = notice.lock.account_id
+            self._show(*symbol_lock_popup(notice, self._account(account_id)), account_id)
         elif isinstance(notice, SymbolLockCleared):
-            freed = notice.lock
-            self._show("symbol_unlock", f"{freed.symbol} unblocked",
-                       f"{self._account(freed.account_id)}: {freed.symbol} may be traded again.",
-                       INFO, freed.account_id)
+            account_id = notice.lock.account_id
+            self._show(*symbol_unlock_popup(notice, self._account(account_id)), account_id)
         elif isinstance(notice, LossWarning):
-            self._show("loss_warning", f"Daily loss at {percent(notice.fraction)} of the limit",
-                       f"{self._account(notice.account_id)}: {money(notice.net)} realized today; "
-                       f"at {money(-notice.limit)} you are locked out until the reset.",
-                       WARNING, notice.account_id)
+            self._show(*loss_warning_popup(notice, self._account(notice.account_id)),
+                       notice.account_id)
         elif isinstance(notice, LimitWarning):
             self._show(*limit_warning_popup(notice, self._account(notice.account_id)),
                        notice.account_id)
@@ -243,33 +229,6 @@ class Notifier(QObject):
         self._connection_changed()
         if self.balloons is not None:
             self.balloons.pump()
-
-    # --- locks --------------------------------------------------------------------------------
-
-    def _when(self, at: datetime) -> str:
-        return local_time(at, self.zone, with_day=True)
-
-    def _lock_set(self, notice: LockSet) -> None:
-        lock = notice.lock
-        who = self._account(lock.account_id)
-        name = rule_name(lock.rule_id)
-        if lock.kind is LockKind.COOLDOWN:
-            length = "Cooldown" if lock.until is None else (
-                f"{duration((lock.until - lock.locked_at).total_seconds())} cooldown")
-            until = "" if lock.until is None else f" New trades are closed until {self._when(lock.until)}."
-            self._show("cooldown", f"{length}: {name}", f"{who}: {lock.reason}.{until}",
-                       WARNING, lock.account_id)
-            return
-        until = ("until the gateway allows trading again" if lock.until is None
-                 else f"until {self._when(lock.until)}")
-        if lock.rule_id == SELF_LOCK:
-            self._show("lock", f"You are locked out {until}",
-                       f"{who}: positions closed, orders cancelled. Nobody can undo this lock.",
-                       WARNING, lock.account_id)
-            return
-        self._show("lock", f"Locked: {name}",
-                   f"{who}: {lock.reason}. Positions closed, orders cancelled; no trading {until}.",
-                   WARNING, lock.account_id)
 
     # --- enforcement --------------------------------------------------------------------------
 

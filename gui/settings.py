@@ -5,7 +5,8 @@ from the pydantic models, with an account picker on top of the shared rules
 Each edit validates the whole candidate config, so a mistake is shown next to the field it names
 and OK stays off until it is fixed. Applying hands the config to :class:`ConfigManager`, which
 decides what tightens (in force at once) and what loosens an active rule (waits for the next
-reset, and needs the admin password when one is set); the window says which is which.
+reset, and needs the admin password when one is set); the window says which is which
+(:mod:`gui.settings_applying`).
 
 Non-modal throughout: the password is asked for in a field on the window, never in a dialog, since
 a nested event loop would stall the qasync loop that enforces the rules (libraries.md).
@@ -32,15 +33,15 @@ from PySide6.QtWidgets import (
 )
 
 from core.app.autostart import Backend
-from core.app.config_manager import ConfigManager, ProposalResult, ProposalStatus
+from core.app.config_manager import ConfigManager
 from core.app.words import table_name
-from core.config.changes import Change, classify
 from core.config.models import AppConfig, GatewayConfig, GeneralConfig
 from core.config.rules import RulesConfig
 from gui.admin_password_page import ADMIN_PAGE, AdminPasswordPage, password_field
 from gui.autostart_setting import AutostartSetting
 from gui.model_page import ModelPage
 from gui.settings_alerts import AlertsAccess, AlertsPage
+from gui.settings_applying import SettingsApplying
 from gui.settings_fields import (
     ERROR_STYLE,
     EditorError,
@@ -49,7 +50,6 @@ from gui.settings_fields import (
     button,
     set_text,
 )
-from gui.settings_fields import show_value as show
 from gui.settings_fields import text_label as label
 from gui.settings_keys import KeyWords, doc, put, reason
 from gui.settings_scope import AccountScope
@@ -59,7 +59,7 @@ WARNING_MARK = "⚠ "
 GREY_TEXT = "#8a8f98"
 
 
-class SettingsWindow(QWidget):
+class SettingsWindow(SettingsApplying, QWidget):
     """Non-modal settings. ``applied(config in force)`` after each accepted proposal."""
 
     applied = Signal(object)
@@ -284,122 +284,6 @@ class SettingsWindow(QWidget):
 
     def label_for(self, key: str) -> str:
         return self.keys.label_for(key)
-
-    # --- applying -----------------------------------------------------------------------------
-
-    def accept(self) -> None:
-        """OK: apply, then close once the change is accepted (after the password, if asked)."""
-        if self.validate() is None:
-            return
-        if self.candidate == self._shown and not self.manager.pending_needs_password:
-            self.close()
-            return
-        self._close_when_done = True
-        if self.apply():
-            self.close()
-
-    def apply(self) -> bool:
-        """Propose the candidate. True when the manager accepted it (now or at the reset)."""
-        candidate = self.validate()
-        if candidate is None:
-            return False
-        return self._propose(candidate, None)
-
-    def confirm_password(self) -> None:
-        password = self.password_edit.text()
-        self.password_edit.clear()  # never kept: retyped for each attempt
-        candidate = self.validate()
-        if candidate is None or not password:
-            set_text(self.password_error, "Type the admin password.")
-            return
-        if self._propose(candidate, password) and self._close_when_done:
-            self.close()
-
-    def _propose(self, candidate: AppConfig, password: str | None) -> bool:
-        try:
-            result = self.manager.propose(candidate, password)
-        except (OSError, ValueError) as exc:  # the file could not be written: nothing is in force
-            set_text(self.result_label, f"Could not save the settings: {exc}")
-            return False
-        status = result.status
-        if status is ProposalStatus.PASSWORD_REQUIRED:
-            self._ask_password(result)
-            return False
-        if status is ProposalStatus.WRONG_PASSWORD:
-            set_text(self.password_error, "Wrong admin password: nothing was changed.")
-            self.password_row.show()
-            return False
-        self._hide_password()
-        self.load(self.manager.editable())
-        set_text(self.result_label, self._report(result))
-        self.admin_page.refresh()
-        self.applied.emit(self.manager.config)
-        return True
-
-    def _ask_password(self, result: ProposalResult) -> None:
-        lines = [self._line(c, result) for c in result.waiting]
-        set_text(self.password_prompt,
-                 "These changes loosen an active rule and need the admin password:\n"
-                 + "\n".join(lines))
-        set_text(self.password_error, None)
-        self.password_row.show()
-        self.password_edit.setFocus()
-
-    def _hide_password(self) -> None:
-        self.password_edit.clear()
-        set_text(self.password_error, None)
-        self.password_row.hide()
-
-    def when(self, result: ProposalResult | None = None) -> str:
-        """The reset, in the trading-day clock's zone: "Wed 17:00 CDT"."""
-        at = result.applies_at if result else self.manager.pending_applies_at
-        if at is None:
-            return "the next reset"
-        local = at.astimezone(ZoneInfo(self.manager.config.general.timezone))
-        return f"{local:%a %H:%M} {local.tzname() or ''}".strip()
-
-    def _line(self, change: Change, result: ProposalResult | None) -> str:
-        head = f"{self.label_for(change.key)} {show(change.old)} → {show(change.new)}"
-        if change.waits:
-            return (f"{head} loosens an active rule: it applies at the next reset, "
-                    f"{self.when(result)}")
-        verb = "tightens" if change.direction == "tightens" else "changes"
-        return f"{head} {verb}: in force now"
-
-    def _report(self, result: ProposalResult) -> str:
-        if result.status is ProposalStatus.NO_CHANGE:
-            return result.message[:1].upper() + result.message[1:] + "."
-        lines = [self._line(c, result) for c in (*result.applied, *result.waiting)]
-        return "\n".join(lines) or result.message
-
-    # --- waiting changes ----------------------------------------------------------------------
-
-    def _show_pending(self) -> None:
-        pending = self.manager.pending
-        self.discard_button.setVisible(pending is not None)
-        if pending is None:
-            return set_text(self.pending_label, None)
-        waiting = [c for c in classify(self.manager.config, pending) if c.waits]
-        lines = [f"{self.label_for(c.key)} {show(c.old)} → {show(c.new)}" for c in waiting]
-        if self.manager.pending_needs_password:
-            # A file edit carries no password: these wait for it before any reset.
-            set_text(self.pending_label, "Asked for in the config file, and waiting for the "
-                     "admin password (an edited file carries none): type it below to let them "
-                     "apply at the next reset, or discard them. Shown here as they would be:\n"
-                     + "\n".join(lines))
-            set_text(self.password_prompt, "Confirm the loosened values above with the admin "
-                     "password:")
-            self.password_row.show()
-            return None
-        set_text(self.pending_label, f"Waiting for the next reset ({self.when()}); shown here "
-                 "as they will be:\n" + "\n".join(lines))
-
-    def discard_pending(self) -> None:
-        """Keep the stricter config in force (no password needed: it loosens nothing)."""
-        self.manager.cancel_pending()
-        self._hide_password()
-        self.load(self.manager.editable())
-        set_text(self.result_label, "The waiting changes were discarded.")
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
         # The app reuses one window: closing discarded the edits, and a waiting change may have

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from core.app.admin_password import AdminPassword
 from core.app.config_manager import ConfigManager, ProposalStatus
 from core.config import AppConfig, load_config, save_config
-from core.config.changes import SIMPLE, Change, Direction, classify, split
+from core.config.changes import Change, Direction, classify, split
+from core.config.directions import SIMPLE
 from core.config.rules import RulesConfig
 from core.domain.clock import ManualClock
 from core.domain.trading_day import TradingCalendar

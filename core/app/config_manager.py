@@ -16,7 +16,8 @@ A file edit carries no password. With an admin password set, a loosening asked f
 file waits for it: it is kept as a waiting change that does not come into force at any reset
 until someone confirms it in the settings window with the password (then it waits for the next
 reset like any other). Otherwise whoever can edit the file could loosen a rule the password
-guards just by waiting for the reset.
+guards just by waiting for the reset. The password itself, kept in the vault, is
+:mod:`core.app.vault_password`.
 
 Without a vault (tests, tools) the file is the config in force and ``<name>.pending.toml``
 beside it holds the waiting change, as before.
@@ -35,11 +36,11 @@ from zoneinfo import ZoneInfo
 
 import tomli_w
 
-from core.app.admin_password import FILE_NAME as PASSWORD_FILE
 from core.app.admin_password import AdminPassword
 from core.app.anchor import Anchor
 from core.app.autostart import Backend, GuardedAutostart, platform_backend
 from core.app.config_vault import ConfigVault, Waiting, digest
+from core.app.vault_password import VaultRemoval, remove_password_if_due, take_over_password_file
 from core.config.changes import Change, classify, split
 from core.config.io import load_config, parse_config, save_config, write_text_atomic
 from core.config.models import AppConfig
@@ -69,26 +70,6 @@ class ProposalResult:
     applies_at: datetime | None = None  # when the waiting ones take effect
 
 
-class _VaultRemoval:
-    """Removing the admin password waits for the next reset (it loosens)."""
-
-    def __init__(self, manager: ConfigManager, vault: ConfigVault) -> None:
-        self._manager, self._vault = manager, vault
-
-    def removal_at(self) -> datetime | None:
-        return self._vault.removal_at()
-
-    def request_removal(self) -> datetime:
-        at = self._vault.removal_at() or self._manager.next_reset()
-        self._vault.save_removal(at)
-        log.warning("removing the admin password was asked for: it stays in force until the "
-                    "next reset (%s)", self._manager.local(at))
-        return at
-
-    def withdraw_removal(self) -> None:
-        self._vault.save_removal(None)
-
-
 class ConfigManager:
     """Owns the config in force, the change waiting for the reset and the config file.
 
@@ -114,10 +95,10 @@ class ConfigManager:
             self._request: AppConfig | None = None
         else:
             self.admin = admin if admin is not None else AdminPassword(
-                store=vault, removal=_VaultRemoval(self, vault))
+                store=vault, removal=VaultRemoval(self, vault))
             self.config = vault.in_force
             self._pending = self._still_based(vault.pending())
-            self._take_over_password_file()
+            take_over_password_file(path, vault)
             self._request = config if config is not None else load_config(path)
 
     # --- what the windows read ----------------------------------------------------------------
@@ -270,7 +251,8 @@ class ConfigManager:
         ``engine.apply_config``); None otherwise. It must have waited for a reset under both
         the engine's ``calendar`` and the clock it was proposed under. A password removal and
         autostart switched off that waited for the reset happen here too."""
-        self._remove_password_if_due(now)
+        if self.vault is not None:
+            remove_password_if_due(self.vault, self.admin, now)
         if self.autostart is not None:
             self.autostart.apply_if_due(now)
         pending = self._pending
@@ -331,34 +313,6 @@ class ConfigManager:
         """With a vault the file holds the latest wish (the settings window's or the trader's)."""
         if self.vault is not None:
             save_config(config, self.path)
-
-    def _remove_password_if_due(self, now: datetime) -> None:
-        if self.vault is None:
-            return
-        at = self.vault.removal_at()
-        if at is not None and now >= at:
-            self.admin.remove_now()
-            log.warning("the admin password was removed (asked for before the reset)")
-
-    def _take_over_password_file(self) -> None:
-        """An ``admin_password.json`` beside the config (kept there by earlier versions) moves
-        into the vault once; after that, deleting that file removes nothing."""
-        legacy = self.path.parent / PASSWORD_FILE
-        try:
-            text = legacy.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            log.error("the admin password file %s cannot be read (%s)", legacy, exc.strerror)
-            return
-        assert self.vault is not None
-        if self.vault.read() is None:
-            self.vault.write(text)
-            log.info("the admin password moved from %s to the config in force", legacy)
-            legacy.unlink(missing_ok=True)
-        else:
-            log.warning("%s is ignored: the admin password in force is kept with the config in "
-                        "force", legacy)
 
     def _still_based(self, pending: Waiting | None) -> Waiting | None:
         if pending is not None and pending.base != digest(self.config):

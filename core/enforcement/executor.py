@@ -10,10 +10,10 @@ round of attempts, whichever comes first; it repeats until resolved while the ex
 trying at a slower pace, for as long as there is something to close or cancel. Every request
 a command makes runs under :func:`core.gateway.session.urgent_requests` (short timeouts).
 
-Coalescing keeps one actor per thing: an identical command in flight absorbs a duplicate, a
-close absorbs a partial close of the same contract, and an account's flatten absorbs its
-closes, partial closes, cancels and stop changes. Every absorbed command still gets its own
-outcome record when the command that covers it finishes.
+Coalescing (:mod:`core.enforcement.coalesce`) keeps one actor per thing: an identical command
+in flight absorbs a duplicate, a close absorbs a partial close of the same contract, and an
+account's flatten absorbs its closes, partial closes, cancels and stop changes. Every absorbed
+command still gets its own outcome record when the command that covers it finishes.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from core.domain.commands import (
     PartialClose,
     PlaceStop,
 )
+from core.enforcement.coalesce import FLATTENED, STOPS, coalesce
 from core.enforcement.jobs import Job, Key, OutcomeReporter, key_of
 from core.enforcement.steps import (
     EnforcementRest,
     PermanentFailure,
-    Progress,
     Steps,
     StopOrderGone,
     describe,
@@ -48,11 +48,6 @@ from core.gateway.session import urgent_requests
 from core.modules.enforcement_log import EnforcementLog
 
 log = logging.getLogger("core.enforcement.executor")
-
-_STOPS = (ModifyStop, PlaceStop)
-_ABSORBED_BY_FLATTEN = (CloseContract, PartialClose, CancelOrder, ModifyStop, PlaceStop)
-_FLATTENED = "dropped: the account is being flattened"
-
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -137,82 +132,18 @@ class EnforcementExecutor:
         if self._closed:
             log.warning("executor stopped, not running %r", command)
             return
-        acct = command.account_id
         job = Job(command, key_of(command), self._perf())
-        flatten = self._jobs.get(("flatten", acct))
-        if flatten is not None:
-            if isinstance(command, _STOPS):
-                self._outcomes.record(job, "failed", None, error=_FLATTENED)
-            else:
-                self._fold_into_flatten(flatten, job)
-            return
-        running = self._jobs.get(job.key)
-        if running is not None:
-            if (
-                isinstance(command, ModifyStop)
-                and isinstance(running.command, ModifyStop)
-                and command.stop_price != running.command.stop_price
-            ):
-                running.follow_up = command  # a trailing stop moved on: the newest price wins
-            else:
-                running.covered.append(job)
-            return
-        if isinstance(command, PartialClose):
-            close = self._jobs.get(("close_contract", acct, command.contract_id))
-            if close is not None:
-                close.covered.append(job)
-                return
-        if isinstance(command, CloseContract):
-            partial = self._jobs.get(("partial_close", acct, command.contract_id))
-            if partial is not None:
-                # The per-contract send lock makes the close wait for a partial close already
-                # on the wire instead of racing it.
-                self._supersede(partial, job)
-        if isinstance(command, Flatten):
-            for other in [j for j in self._jobs.values() if j.command.account_id == acct]:
-                if isinstance(other.command, _ABSORBED_BY_FLATTEN):
-                    self._merge(job.progress, other.command)
-                    self._supersede(other, job)
-        self._start(job)
-
-    def _fold_into_flatten(self, flatten: Job, job: Job) -> None:
-        # The running flatten must now also see this done, and verify once more at the end.
-        self._merge(flatten.progress, job.command)
-        flatten.progress.again = True
-        flatten.covered.append(job)
-        # New exposure must not wait out a slow background retry of the flatten.
-        flatten.wake.set()
-
-    @staticmethod
-    def _merge(progress: Progress, command: EnforcementCommand) -> None:
-        if isinstance(command, Flatten):
-            progress.contracts.update(command.contract_ids)
-            progress.orders.update(command.order_ids)
-        elif isinstance(command, CancelOrder):
-            progress.orders.add(command.order_id)
-        elif isinstance(command, CloseContract | PartialClose):
-            progress.contracts.add(command.contract_id)
-
-    def _supersede(self, old: Job, cover: Job) -> None:
-        old.superseded = True
-        old.progress.halted = True
-        cover.covered.append(old)
-        cover.covered.extend(old.covered)
-        old.covered = []
-        del self._jobs[old.key]
-        if old.task is None:
-            return
-        if old.sleeping:
-            old.task.cancel()
-        elif isinstance(cover.command, Flatten):
-            # Mid-request: whatever it sent (a stop, say) must be visible to the final check.
-            cover.progress.in_flight.add(old.task)
+        verdict = coalesce(self._jobs, job)
+        if verdict == "dropped":
+            self._outcomes.record(job, "failed", None, error=FLATTENED)
+        elif verdict == "run":
+            self._start(job)
 
     def _start(self, job: Job) -> None:
         self._jobs[job.key] = job
         loop = asyncio.get_running_loop()
         task = loop.create_task(self._run(job), name=f"enforce {job.action} {job.command.account_id}")
-        if not isinstance(job.command, _STOPS):
+        if not isinstance(job.command, STOPS):
             # A timer, not a check after each attempt: an attempt stuck on a silent gateway
             # must not hold the alarm back.
             self._alarm_timers[job] = loop.call_later(self._alarm_after, self._alarm_if_not_done, job)
@@ -245,7 +176,7 @@ class EnforcementExecutor:
             if job.superseded:
                 return  # absorbed before it ever ran
             with urgent_requests():
-                if isinstance(job.command, _STOPS):
+                if isinstance(job.command, STOPS):
                     await self._run_stop(job)
                 else:
                     await self._run_until_done(job)
@@ -402,8 +333,8 @@ class EnforcementExecutor:
         if job.alarmed:
             self._bus.publish(EnforcementRecovered(job.command, attempts))
         for other in job.covered:
-            if isinstance(other.command, _STOPS):
-                self._outcomes.record(other, "failed", None, error=_FLATTENED)
+            if isinstance(other.command, STOPS):
+                self._outcomes.record(other, "failed", None, error=FLATTENED)
                 continue
             other_latency = self._outcomes.latency(other)
             self._outcomes.record(other, "done", other_latency, covered_by=job.action)

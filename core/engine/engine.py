@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from core.config.models import AppConfig
@@ -21,7 +21,6 @@ from core.domain.bus import EventBus
 from core.domain.clock import Clock
 from core.domain.commands import EnforcementCommand, EnforcementPort
 from core.domain.events import (
-    AccountEvent,
     ClockTick,
     DepthEvent,
     MarketTradeEvent,
@@ -29,31 +28,23 @@ from core.domain.events import (
     PositionEvent,
     QuoteEvent,
     Recheck,
-    TradeEvent,
 )
 from core.domain.trading_day import TradingCalendar
+from core.engine import day_turn
 from core.engine.account_plans import AccountPlans
 from core.engine.dispatch import CommandDispatcher
 from core.engine.gate import LockoutGate
-from core.engine.housekeeping import orphan_stops, stops_follow, sweep_hard_lock
+from core.engine.housekeeping import sweep_hard_lock
 from core.engine.locks import LockKeeper
 from core.engine.loss_warnings import LossWarnings
 from core.engine.merge import merge_commands
-from core.engine.notices import (
-    BreachDetected,
-    DailyReset,
-    LimitWarning,
-    LossWarning,
-    RealizedPnlChanged,
-    RereadNeeded,
-    RuleError,
-)
+from core.engine.notices import BreachDetected, RuleError
 from core.engine.open_pnl import OpenPnlBook
 from core.engine.resend_guard import ResendGuard
-from core.engine.restore import KEEP_PNL_DAYS, restore_state
+from core.engine.restore import restore_state
 from core.engine.rulebook import RuleBook, changed_tables
-from core.engine.rules import Breach, Rule, RuleContext
-from core.engine.rules.r010_auth_loss_guard import AuthLossGuardRule
+from core.engine.rules import Rule, RuleContext
+from core.engine.state_update import update_state
 from core.modules.contracts import ContractCache
 from core.modules.enforcement_log import EnforcementLog
 from core.modules.lockouts import LockoutManager
@@ -119,7 +110,8 @@ class Engine:
         self.mll = MllTracker(store)
         self.plans = AccountPlans(_plan_table(), self.mll, config)
         self.open_pnl_book = OpenPnlBook(self.mirror, self.quotes, self.contracts)
-        self._warned: set[tuple[int, str, float, date]] = set()
+        # (account, rule, threshold, trading day) of each warning before a limit already told
+        self.limit_warned: set[tuple[int, str, float, date]] = set()
         self.apply_config(config)
 
     @property
@@ -221,39 +213,8 @@ class Engine:
             return
         now = self.clock.now()
         self.resets.ensure(account_id, now)
-        account = self.mirror.account(account_id)
-        upkeep: list[EnforcementCommand] = []
-        if kind is PositionEvent:
-            change = self.mirror.apply_position(event, now)
-            if change.needs_reread:
-                self.bus.publish(RereadNeeded(account_id, "a position update without its side or price"))
-                return
-            self.open_pnl_book.position_changed(account)
-            if change.after != change.before:
-                # The position a past close acted on is gone: closed and reopened at the same
-                # size within RESEND_AFTER is new exposure, and must be closed again.
-                self.resend.position_changed(account_id, change.contract_id)
-            if abs(change.after) < abs(change.before) or (change.after > 0) != (change.before > 0):
-                self.lockouts.shrink_baseline(account_id, change.contract_id, change.after)
-            upkeep = self.gate.on_position(account, change, now)
-            upkeep += orphan_stops(account, change, self.contracts)
-            upkeep += stops_follow(account, change, self.contracts)
-        elif kind is OrderEvent:
-            change_o = self.mirror.apply_order(event)
-            if change_o.needs_reread:
-                self.bus.publish(RereadNeeded(account_id, "an order update without its type or size"))
-            upkeep = self.gate.on_order(account, change_o, now)
-        elif kind is TradeEvent:
-            update = self.pnl.apply(event, self._pnl_durable)
-            if update is None:
-                return  # already counted: nothing new to judge
-            self.counter.record(event)
-        elif kind is AccountEvent:
-            self.mirror.apply_account(event, now)
-            if event.can_trade is True and self.lockouts.get(account_id, AuthLossGuardRule.rule_id):
-                self.locks.clear(account_id, AuthLossGuardRule.rule_id, "can trade again")
-        else:
-            log.warning("unknown event type %s dropped", kind.__name__)
+        upkeep = update_state(self, event, now)
+        if upkeep is None:
             return
         rules = self.rulebook.kinds(account_id).get(kind)
         if rules or upkeep:
@@ -361,7 +322,7 @@ class Engine:
                 continue
             for breach in breaches:
                 if breach.warning is not None:
-                    self._warn(breach, now)
+                    day_turn.warn_once(self, breach, now)
                     continue
                 changed = self.locks.apply(breach, now)
                 if changed is None:
@@ -375,41 +336,14 @@ class Engine:
         if commands:
             self.dispatch.issue_all(merge_commands(commands), started)
 
-    # --- locks, P&L, resets --------------------------------------------------------------------
+    # --- P&L and resets (core.engine.day_turn) ---------------------------------------------
 
-    def _pnl_durable(self, update: PnlUpdate) -> None:
-        self.bus.publish(
-            RealizedPnlChanged(update.account_id, update.trading_day, update.net, update.trade_count)
-        )
-        cfg = self.config.rules_for(update.account_id).daily_realized_loss
-        if not cfg.enabled or update.trading_day != self.calendar.trading_day(self.clock.now()):
-            return
-        day, net = update.trading_day, update.net
-        for fraction in self.warnings.to_announce(cfg, update.account_id, day, net):
-            self.bus.publish(LossWarning(update.account_id, day, fraction, net, cfg.limit))
-
-    def _warn(self, breach: Breach, now: datetime) -> None:
-        """A warning before a limit: told once per trading day per threshold."""
-        day = self.calendar.trading_day(now)
-        key = (breach.account_id, breach.rule_id, breach.warning or 0.0, day)
-        if key not in self._warned:
-            self._warned.add(key)
-            self.bus.publish(
-                LimitWarning(breach.account_id, breach.rule_id, breach.reason, breach.warning or 0.0, day)
-            )
+    def pnl_durable(self, update: PnlUpdate) -> None:
+        """Realized P&L reached the state file (the P&L tracker calls this)."""
+        day_turn.pnl_durable(self, update)
 
     def run_reset(self, account_id: int, now: datetime) -> None:
-        account = self.mirror.account(account_id)
-        if account.balance is not None and self.plans.record(account) is not None:
-            # The MLL floor trails the end-of-day balance: the day that just ended.
-            ended = self.calendar.trading_day(now - timedelta(microseconds=1))
-            self.mll.end_of_day(account_id, ended, account.balance)
-        day = self.resets.mark_reset(account_id, now)
-        self.counter.reset_session(account_id, now)
-        self.pnl.prune(day - timedelta(days=KEEP_PNL_DAYS))
-        self.warnings.forget_before(day)
-        self._warned = {w for w in self._warned if w[3] >= day}
-        self.bus.publish(DailyReset(account_id, day))
+        day_turn.run_reset(self, account_id, now)
 
     # --- views ---------------------------------------------------------------------------------
 

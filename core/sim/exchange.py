@@ -2,7 +2,8 @@
 
 No asyncio and no I/O: time comes from an injected callable, every state change is reported to
 listeners as the exact user-hub payload (:class:`UserEvent`). Not thread-safe: drive it from one
-thread (the server's event loop).
+thread (the server's event loop). How a new order and its bracket legs look is
+:mod:`core.sim.new_orders`.
 """
 
 from __future__ import annotations
@@ -14,32 +15,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.sim.ledger import Ledger
-from core.sim.matching import (
-    LIMIT_LIKE,
-    STOP_LIKE,
-    Quote,
-    bracket_price,
-    execution_price,
-    ratchet,
-)
+from core.sim.matching import Quote, execution_price, ratchet
 from core.sim.models import (
     ACCOUNT_EVENT,
     ACTION_UPDATE,
     BUY,
     CANCELLED,
-    JOIN_ASK,
-    JOIN_BID,
-    LIMIT,
     MARKET,
-    OPEN,
     ORDER_EVENT,
     PENDING,
     REJECTED,
     SELL,
-    STOP_LIMIT,
     SUSPENDED,
     TERMINAL,
-    TRAILING_STOP,
     Bracket,
     SimAccount,
     SimContract,
@@ -51,6 +39,7 @@ from core.sim.models import (
     load_contracts,
     round_price,
 )
+from core.sim.new_orders import arm_leg, bracket_legs, new_order
 from core.sim.validation import (
     bracket_problem,
     modify_problem,
@@ -215,21 +204,11 @@ class SimExchange:
         if problem:
             return SimResult.fail(PLACE_REJECTED, problem)
 
-        now = self.now()
-        # Live market entries show status 6 (Pending) for a moment before Filled.
-        order = SimOrder(
-            next(self._order_ids), account_id, contract, type, side, size, now, now,
-            PENDING if type == MARKET else OPEN, custom_tag=custom_tag,
+        order = new_order(
+            next(self._order_ids), account_id, contract, type, side, size, self.now(), quote,
+            limit_price=limit_price, stop_price=stop_price, trail_price=trail_price,
+            custom_tag=custom_tag,
         )
-        if type in (JOIN_BID, JOIN_ASK):
-            order.limit_price = quote.bid if type == JOIN_BID else quote.ask
-        elif type != MARKET:
-            order.limit_price = limit_price if type in (LIMIT, STOP_LIMIT) else None
-            order.stop_price = stop_price if type in STOP_LIKE else None
-        if type == TRAILING_STOP:
-            assert trail_price is not None  # validated above
-            order.trail_ticks = trail_ticks(trail_price, quote, contract)
-            order.stop_price = trailing_stop_price(side, order.trail_ticks, quote, contract)
         self._add(order)
         used.update(tags)
         self._emit_order(order)
@@ -321,20 +300,7 @@ class SimExchange:
         self._live.setdefault(order.contract.id, []).append(order)
 
     def _create_children(self, parent: SimOrder, sl: Bracket | None, tp: Bracket | None) -> None:
-        sl_id: int | None = None
-        for bracket, suffix in ((sl, "-SL"), (tp, "-TP")):
-            if bracket is None:
-                continue
-            child = SimOrder(
-                next(self._order_ids), parent.account_id, parent.contract, bracket.type,
-                SELL if parent.side == BUY else BUY, parent.size, parent.created, parent.created,
-                SUSPENDED, custom_tag=None if parent.custom_tag is None else parent.custom_tag + suffix,
-                parent_id=parent.id, bracket_ticks=bracket.ticks, bracket_role=suffix[1:],
-            )
-            if suffix == "-SL":
-                sl_id = child.id
-            else:
-                child.linked_id = sl_id  # live: the TP leg points at its SL sibling
+        for child in bracket_legs(parent, sl, tp, self._order_ids):
             self._add(child)
             parent.children.append(child.id)
             self._emit_order(child)
@@ -355,21 +321,10 @@ class SimExchange:
                 self._cancel(child)
 
     def _activate_children(self, parent: SimOrder, fill: float) -> None:
-        tick = parent.contract.tick_size
         for child in self._children(parent):
-            if child.status != SUSPENDED or child.bracket_ticks is None:
-                continue
-            price = bracket_price(parent.side, fill, child.bracket_ticks, tick,
-                                  stop_loss=child.bracket_role == "SL")
-            if child.type in LIMIT_LIKE or child.type == STOP_LIMIT:
-                child.limit_price = price
-            if child.type in STOP_LIKE:
-                child.stop_price = price
-            if child.type == TRAILING_STOP:
-                child.trail_ticks = abs(child.bracket_ticks)
-            child.status = OPEN
-            child.updated = self.now()
-            self._emit_order(child)
+            if arm_leg(parent, child, fill):
+                child.updated = self.now()
+                self._emit_order(child)
 
     def _try_fill(self, order: SimOrder, *, resting: bool) -> bool:
         quote = self.quote(order.contract.id)

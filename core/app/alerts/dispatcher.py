@@ -15,7 +15,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,8 +33,8 @@ from core.app.alerts.channel import (
 from core.app.alerts.connection import ConnectionWatch
 from core.app.alerts.log_guard import LEAKY_LOGGERS, HttpxSecretFilter
 from core.app.alerts.secrets import SecretStore, SecretStoreError, read_secrets
-from core.app.alerts.services import Message
-from core.app.alerts.words import Alert, AlertWords, Priority
+from core.app.alerts.trial import TestResult, send_test_message
+from core.app.alerts.words import Alert, AlertWords
 from core.app.day_summary import DaySummary
 from core.app.state_notices import (
     ProtectionGap,
@@ -68,17 +67,6 @@ log = logging.getLogger(__name__)
 
 TIMEOUT = 10.0  # seconds per attempt: an alert is not worth holding a worker longer
 REMIND_FAILING_EVERY = 600.0  # seconds: a close still failing is told again this often
-_EVENT_WORDS = {
-    "lock_set": "locks and cooldowns",
-    "lock_lifted": "locks lifted",
-    "enforcement_failing": "enforcement failing",
-    "enforcement_recovered": "enforcement recovered",
-    "warning": "warnings",
-    "connection_lost": "connection lost and restored",
-    "day_summary": "the end-of-day summary",
-    "breach": "every breach",
-}
-
 
 # Which event each notice belongs to (every warning before a limit goes under "warning").
 _EVENT_OF: dict[type, str] = {
@@ -101,19 +89,6 @@ _EVENT_OF: dict[type, str] = {
     StateRebuildDone: "warning",
     ProtectionGap: "connection_lost",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class TestResult:
-    """What the settings page's Test button shows."""
-
-    __test__ = False  # not a pytest class
-
-    ok: bool
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def _failure_key(command: EnforcementCommand) -> tuple[str, int, str, int]:
@@ -380,55 +355,10 @@ class AlertDispatcher:
     ) -> TestResult:
         """Send one test message to ``service`` now, with the settings in force (or the ones
         given, for a page not saved yet); the result in plain words."""
-        if service not in SERVICES:
-            return TestResult(False, f"there is no alert service called {service!r}")
-        title = services.TITLES[service]
-        settings = channel_settings(config or self.config, service)
-        if secrets is None:
-            try:
-                secrets = await read_secrets(self.store, service)
-            except SecretStoreError as exc:
-                return TestResult(False, f"Not sent: {exc}.")
-        lacking = services.missing(service, settings, secrets)
-        if lacking is not None:
-            return TestResult(False, f"Not sent: {lacking}.")
-        events = ", ".join(_EVENT_WORDS[e] for e in settings.events) or "nothing (no events ticked)"
-        alert = Alert(
-            "test", "Test from Risk Manager",
-            f"Alerts reach you here. This service gets: {events}.",
-            Priority.DEFAULT, self.clock.now(), tags=("white_check_mark",),
+        return await send_test_message(
+            service, config or self.config, self.store, secrets,
+            client=lambda: self._client, timeout=self.timeout, now=self.clock.now,
         )
-        client = self._client
-        temporary = client is None
-        if client is None:
-            ssl_context = await asyncio.to_thread(httpx.create_ssl_context)
-            client = httpx.AsyncClient(verify=ssl_context, follow_redirects=False)
-        # The secrets being tested may not be saved yet: keep them out of httpx's log too.
-        extra = services.secret_fragments(secrets)
-        test_filter = HttpxSecretFilter(lambda: extra)
-        for name in LEAKY_LOGGERS:
-            logging.getLogger(name).addFilter(test_filter)
-        try:
-            outgoing = services.request(service, Message((alert,)), settings, secrets)
-            outcome = await Sender(client, self.timeout, self.clock.now).post(
-                service, outgoing, settings
-            )
-        finally:
-            for name in LEAKY_LOGGERS:
-                logging.getLogger(name).removeFilter(test_filter)
-            if temporary:
-                await client.aclose()
-        if outcome.ok:
-            if not settings.enabled:
-                return TestResult(True, f"Sent. Alerts to {title} are switched off: tick "
-                                        "Enabled to receive them.")
-            return TestResult(True, "Sent")
-        problem = outcome.problem
-        if outcome.wait is not None:
-            problem += f": try again in {max(1, round(outcome.wait))} s"
-        elif outcome.retry:
-            problem += ": check the address and your internet connection, then try again"
-        return TestResult(False, f"Not sent: {problem}")
 
 
 def channel_settings(config: AlertsConfig, name: str) -> ServiceAlerts:
