@@ -133,10 +133,11 @@ class AccountPanel(QWidget):
 
         left = QVBoxLayout()
         left.addWidget(limits_box)
-        left.addWidget(_group("Locks", self.no_locks_label, self.locks))
         # "&&": a single "&" in a group title is a keyboard mnemonic, not text.
         left.addWidget(_group("Realized P&&L today", self.chart), 1)
         right = QVBoxLayout()
+        # On the wider side: a lock's reason is what a locked trader reads, in full.
+        right.addWidget(_group("Locks", self.no_locks_label, self.locks))
         right.addWidget(_group("Open positions", self.no_positions_label, self.positions))
         right.addWidget(_group("Working orders", self.no_orders_label, self.orders))
         right.addWidget(_group("Enforcement (newest first)", self.no_enforcement_label,
