@@ -10,7 +10,7 @@ a restart. A mixin of :class:`core.app.service.RiskService`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,25 @@ log = logging.getLogger("core.app.service")
 
 RECONCILING = "reconciling"
 STARTING = "starting"
+
+
+def accounts_at_stake(engine: Engine, status: Mapping[int, str]) -> dict[int, str]:
+    """Every account quitting would leave unguarded, with its status: those the service protects
+    (``status``), and those only the state file knows so far (a lock in force, a position held
+    when the app stopped), "starting" until the gateway has answered. The state is restored
+    before the gateway is reached: autostart before the network is up, or the gateway down,
+    must not make a locked account look like nothing is at stake."""
+    now = engine.clock.now()
+    accounts = dict(status)
+    for lock in engine.lockouts.all_locks():
+        if lock.active_at(now):
+            accounts.setdefault(lock.account_id, STARTING)
+    for account_id, account in engine.mirror.accounts.items():
+        # An account the config in force no longer protects (and no lock holds) is not
+        # watched now: quitting gives nothing up there.
+        if account.positions and engine.is_protected(account_id):
+            accounts.setdefault(account_id, STARTING)
+    return accounts
 
 
 class AccountsInForce:
