@@ -14,7 +14,11 @@ from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from core.app.protection import PROTECTED_STATUS, Protection, account_state
+from core.app.snapshot_builder import take_snapshot
+from core.app.state_notices import ConfigInForceChanged
 from core.config.models import AppConfig
+from core.domain.bus import EventBus
 from core.domain.clock import Clock
 from core.domain.events import AccountEvent
 from core.engine.engine import Engine
@@ -52,6 +56,7 @@ def accounts_at_stake(engine: Engine, status: Mapping[int, str]) -> dict[int, st
 class AccountsInForce:
     # Provided by RiskService.
     config: AppConfig
+    bus: EventBus
     clock: Clock
     engine: Engine
     store: StateStore
@@ -109,6 +114,13 @@ class AccountsInForce:
                 lock.account_id, lock.rule_id, lock.kind.value, until, lock.reason,
             )
 
+    def enforces_anything(self, account_id: int) -> bool:
+        """Whether a connected account has a limit enabled, judged as the tray judges it
+        (:func:`core.app.protection.account_state`): with none, nothing is enforced, and the
+        account is not "protected" whatever its connection says."""
+        snapshot = take_snapshot(self.engine, account_id, status=PROTECTED_STATUS)
+        return account_state(snapshot) is not Protection.NO_LIMITS
+
     def _config_changed(self, config: AppConfig) -> None:
         """A new config in force (a tightening now, a loosening at the reset)."""
         old = self.config
@@ -116,6 +128,7 @@ class AccountsInForce:
         # The engine protects the new list; an account it leaves out stays protected while a
         # lock holds it (Engine.is_protected).
         self.engine.apply_config(config)
+        self.bus.publish(ConfigInForceChanged())  # a limit enabled, or the last one switched off
         if (config.gateway, config.general.data_dir) != (old.gateway, old.general.data_dir):
             log.warning("the gateway, user or data folder in force changed: the risk manager "
                         "uses them from its next start")
