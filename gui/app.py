@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +29,7 @@ from core.app.history_reader import HistoryRow, read_history
 from core.app.protection import any_hard_lock, lock_text, quit_risks
 from core.app.self_lock import lock_me_out, self_lock_until
 from core.app.service import RiskService
+from core.app.service_accounts import accounts_at_stake
 from core.app.snapshot import AccountSnapshot, EnforcementView, LockView
 from core.app.snapshot_builder import take_snapshot
 from core.app.state_alarm import StateAlarm
@@ -136,10 +137,13 @@ class TrayApp(QObject):
     def _engine(self) -> Any:
         return getattr(self.service, "engine", None)
 
-    def snapshots(self) -> list[AccountSnapshot]:
+    def snapshots(self, accounts: Mapping[int, str] | None = None) -> list[AccountSnapshot]:
+        """The accounts the service protects, or ``accounts`` (id → status) when given."""
         service, engine = self.service, self._engine()
         if engine is None:
             return []
+        if accounts is None:
+            accounts = service.status
         manager = getattr(service, "config_manager", None)
         waiting = NOTHING if manager is None else self._waiting.get(
             manager.config, manager.pending, manager.pending_applies_at, self.zone,
@@ -158,7 +162,7 @@ class TrayApp(QObject):
                 day_nets=self._day_nets.get(account_id),
                 state_not_saved=self.state_alarm.error,
             )
-            for account_id, status in sorted(service.status.items())
+            for account_id, status in sorted(accounts.items())
         ]
 
     def _day_ended(self, _notice: object = None) -> None:
@@ -295,7 +299,11 @@ class TrayApp(QObject):
         self.refresh()
 
     def request_quit(self) -> None:
-        snapshots = self.snapshots()
+        # Not only the accounts the gateway has confirmed: a lock restored from the state file
+        # is in force before the gateway answers, and quitting would give it up all the same.
+        engine = self._engine()
+        snapshots = (self.snapshots(accounts_at_stake(engine, self.service.status))
+                     if engine is not None else [])
         now = self.service.clock.now()
         risks = quit_risks(snapshots, now, self.zone)
         if not risks:

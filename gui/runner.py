@@ -195,7 +195,8 @@ class TrayRun:
             history_dir=self.service.data_dir,
             show_dashboard=show_dashboard,
         )
-        self.notices = NoticeLog(self.service.bus, general.timezone)
+        self.notices = NoticeLog(self.service.bus, general.timezone,
+                                 enforces_anything=self.service.enforces_anything)
 
     def accounts(self) -> dict[int, str]:
         return {a: self.service.names.get(a, "") for a in sorted(self.service.status)}

@@ -163,7 +163,8 @@ async def run_headless(
                               config_manager=manager)
         # The token changes on every refresh: redact whichever one is current.
         secrets.append(CurrentToken(service))
-        notices = NoticeLog(service.bus, manager.config.general.timezone)
+        notices = NoticeLog(service.bus, manager.config.general.timezone,
+                            enforces_anything=service.enforces_anything)
         alerts = start_alerts(service, secret_store if secret_store is not None else AppSecretStore())
         secrets.append(alerts.dispatcher.secret_values)  # no webhook address in any log line
         loop = asyncio.get_running_loop()

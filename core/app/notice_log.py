@@ -7,17 +7,23 @@ The app's own state: a state file that cannot be written gets a "NOT PROTECTED" 
 failing close does (the writer's own line is the technical one, with its traceback). A rebuilt
 state file and the gap after an unclean stop are logged by the service itself, in plain words,
 when it finds them (:mod:`core.app.state_guard`): they are not repeated here.
+
+An account is "protected" only when something is enforced on it: connected with no limit
+enabled, its line says so (as the tray's "No limit enabled" state does), and says again when a
+config coming into force changes that.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.app.day_summary import DaySummary, describe_summary
-from core.app.state_notices import StateWriteFailed, StateWriteRecovered
+from core.app.protection import PROTECTED_STATUS
+from core.app.state_notices import ConfigInForceChanged, StateWriteFailed, StateWriteRecovered
 from core.app.state_words import named_rules
 from core.app.words import rule_name
 from core.domain.bus import EventBus
@@ -40,10 +46,20 @@ from core.engine.notices import (
 
 log = logging.getLogger("riskmanager")
 
+NOTHING_ENFORCED = "connected, but no limit is enabled: nothing is enforced"
+
 
 class NoticeLog:
-    def __init__(self, bus: EventBus, zone: str = "America/Chicago") -> None:
+    """``enforces_anything(account_id)``: whether a connected account has a limit enabled
+    (:meth:`core.app.service.RiskService.enforces_anything`); without it every connected account
+    is taken to have one."""
+
+    def __init__(self, bus: EventBus, zone: str = "America/Chicago", *,
+                 enforces_anything: Callable[[int], bool] | None = None) -> None:
         self.zone = ZoneInfo(zone)
+        self._enforces_anything = enforces_anything
+        # Each connected account's name and what its last line said about enforcing.
+        self._connected: dict[int, tuple[str, bool]] = {}
         self._unsubscribe = bus.subscribe(self.on_notice)
 
     def close(self) -> None:
@@ -56,17 +72,45 @@ class NoticeLog:
         return f"until {local:%a %Y-%m-%d %H:%M} {local.tzname()}"
 
     def on_notice(self, notice: Any) -> None:
+        if isinstance(notice, ConfigInForceChanged):
+            self._judge_again()
+            return
         line = self.describe(notice)
         if line is None:
             return
         failing = EnforcementFailed | RuleError | StateWriteFailed
         level = logging.ERROR if isinstance(notice, failing) else logging.INFO
+        if line.endswith(NOTHING_ENFORCED):
+            level = logging.WARNING
         log.log(level, line)
+
+    def _status_line(self, notice: AccountStatusChanged) -> str:
+        name = f" ({notice.name})" if notice.name else ""
+        if notice.status != PROTECTED_STATUS or self._enforces_anything is None:
+            self._connected.pop(notice.account_id, None)
+            return f"account {notice.account_id}{name} {notice.status}"
+        enforcing = self._enforces_anything(notice.account_id)
+        self._connected[notice.account_id] = (notice.name, enforcing)
+        return f"account {notice.account_id}{name} {notice.status if enforcing else NOTHING_ENFORCED}"
+
+    def _judge_again(self) -> None:
+        """A new config in force: say so for each connected account whose state it changed."""
+        if self._enforces_anything is None:
+            return
+        for account_id, (name, was) in sorted(self._connected.items()):
+            enforcing = self._enforces_anything(account_id)
+            if enforcing == was:
+                continue
+            self._connected[account_id] = (name, enforcing)
+            named = f"account {account_id}" + (f" ({name})" if name else "")
+            if enforcing:
+                log.info("%s protected: a limit is enabled now", named)
+            else:
+                log.warning("%s %s", named, NOTHING_ENFORCED)
 
     def describe(self, notice: Any) -> str | None:
         if isinstance(notice, AccountStatusChanged):
-            name = f" ({notice.name})" if notice.name else ""
-            return f"account {notice.account_id}{name} {notice.status}"
+            return self._status_line(notice)
         if isinstance(notice, LockSet):
             lock = notice.lock
             if lock.kind.value == "cooldown" and lock.until is not None:

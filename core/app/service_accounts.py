@@ -10,11 +10,15 @@ a restart. A mixin of :class:`core.app.service.RiskService`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from core.app.protection import PROTECTED_STATUS, Protection, account_state
+from core.app.snapshot_builder import take_snapshot
+from core.app.state_notices import ConfigInForceChanged
 from core.config.models import AppConfig
+from core.domain.bus import EventBus
 from core.domain.clock import Clock
 from core.domain.events import AccountEvent
 from core.engine.engine import Engine
@@ -30,9 +34,29 @@ RECONCILING = "reconciling"
 STARTING = "starting"
 
 
+def accounts_at_stake(engine: Engine, status: Mapping[int, str]) -> dict[int, str]:
+    """Every account quitting would leave unguarded, with its status: those the service protects
+    (``status``), and those only the state file knows so far (a lock in force, a position held
+    when the app stopped), "starting" until the gateway has answered. The state is restored
+    before the gateway is reached: autostart before the network is up, or the gateway down,
+    must not make a locked account look like nothing is at stake."""
+    now = engine.clock.now()
+    accounts = dict(status)
+    for lock in engine.lockouts.all_locks():
+        if lock.active_at(now):
+            accounts.setdefault(lock.account_id, STARTING)
+    for account_id, account in engine.mirror.accounts.items():
+        # An account the config in force no longer protects (and no lock holds) is not
+        # watched now: quitting gives nothing up there.
+        if account.positions and engine.is_protected(account_id):
+            accounts.setdefault(account_id, STARTING)
+    return accounts
+
+
 class AccountsInForce:
     # Provided by RiskService.
     config: AppConfig
+    bus: EventBus
     clock: Clock
     engine: Engine
     store: StateStore
@@ -90,6 +114,13 @@ class AccountsInForce:
                 lock.account_id, lock.rule_id, lock.kind.value, until, lock.reason,
             )
 
+    def enforces_anything(self, account_id: int) -> bool:
+        """Whether a connected account has a limit enabled, judged as the tray judges it
+        (:func:`core.app.protection.account_state`): with none, nothing is enforced, and the
+        account is not "protected" whatever its connection says."""
+        snapshot = take_snapshot(self.engine, account_id, status=PROTECTED_STATUS)
+        return account_state(snapshot) is not Protection.NO_LIMITS
+
     def _config_changed(self, config: AppConfig) -> None:
         """A new config in force (a tightening now, a loosening at the reset)."""
         old = self.config
@@ -97,6 +128,7 @@ class AccountsInForce:
         # The engine protects the new list; an account it leaves out stays protected while a
         # lock holds it (Engine.is_protected).
         self.engine.apply_config(config)
+        self.bus.publish(ConfigInForceChanged())  # a limit enabled, or the last one switched off
         if (config.gateway, config.general.data_dir) != (old.gateway, old.general.data_dir):
             log.warning("the gateway, user or data folder in force changed: the risk manager "
                         "uses them from its next start")

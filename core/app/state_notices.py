@@ -49,6 +49,13 @@ class StateWriteRecovered:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfigInForceChanged:
+    """The running engine has taken a new config in force (a tightening at once, a loosening
+    at the reset): what is enforced on each account may have changed (a limit enabled, or the
+    last one switched off)."""
+
+
+@dataclass(frozen=True, slots=True)
 class GapClose:
     """A closing fill, while the app was not running, of contracts opened while it was not."""
 
