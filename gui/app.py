@@ -63,6 +63,11 @@ def _weak(method: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+# Quit before the saved state is open: ask again every QUIT_RETRY s, for at most
+# STATE_READ_WAIT s (the service opens it within seconds, or has failed and is stopping).
+QUIT_RETRY, STATE_READ_WAIT = 0.25, 15.0
+
+
 class TrayApp(QObject):
     def __init__(
         self,
@@ -298,10 +303,16 @@ class TrayApp(QObject):
                  ", ".join(str(lock.account_id) for lock in locks))
         self.refresh()
 
-    def request_quit(self) -> None:
+    def request_quit(self, waited: float = 0.0) -> None:
         # Not only the accounts the gateway has confirmed: a lock restored from the state file
         # is in force before the gateway answers, and quitting would give it up all the same.
         engine = self._engine()
+        if engine is None and waited < STATE_READ_WAIT:
+            # The saved state is still being opened (a few seconds at most): a lock in it must
+            # get its question too, so the answer waits for it.
+            asyncio.get_running_loop().call_later(
+                QUIT_RETRY, lambda: self.request_quit(waited + QUIT_RETRY))
+            return
         snapshots = (self.snapshots(accounts_at_stake(engine, self.service.status))
                      if engine is not None else [])
         now = self.service.clock.now()

@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from core.sim.server import SimulatedGateway
 from gui.quit_gate import CONFIRM, TYPED
+from gui.runner import TrayRun
 from tests.gui.tray_support import Folders, Tray, app_logging, demo_login
 from tests.integration.support import ACCT, BUY, MNQ, Trader, make_sim, until
 
@@ -135,3 +136,35 @@ async def test_with_nothing_known_yet_quit_needs_no_question(
         assert await tray.quit() == 0
     finally:
         await tray.stop()
+
+
+async def test_quit_before_the_saved_state_is_read_waits_for_it_and_asks_for_the_lock(
+    qtbot: QtBot, sim: SimulatedGateway, folders: Folders
+) -> None:
+    folders.write({"daily_realized_loss": {"limit": 500}})
+    trader = Trader(sim)
+    first = await Tray.start(folders)
+    try:
+        await first.protected(ACCT)
+        await trader.round_trip_loss(300, lambda: trader.quotes_subscribed(MNQ))  # -$600
+        await until(lambda: first.run.service.engine.lockouts.get(ACCT, "RULE-003"), "the lock")
+        assert await first.quit() == 0
+    finally:
+        await first.stop()
+    await sim.stop()
+
+    asked_before_the_state: list[bool] = []
+
+    def quit_at_once(run: TrayRun) -> None:  # Quit clicked before the service has started
+        asked_before_the_state.append(getattr(run.service, "engine", None) is None)
+        run.ui.request_quit()
+
+    second = await Tray.start(folders, on_running=quit_at_once)
+    try:
+        assert asked_before_the_state == [True]
+        await until(lambda: second.run.ui.quit_gate is not None, "the quit question")
+        gate = second.run.ui.quit_gate
+        assert gate is not None and gate.isVisible() and gate.mode == TYPED
+        assert not second.quit_requested.is_set()  # the saved lock was not given up unasked
+    finally:
+        await second.stop()

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +78,18 @@ class Tray:
         return self._runs[0]
 
     @classmethod
-    async def start(cls, folders: Folders, secret_store: SecretStore | None = None) -> Tray:
+    async def start(cls, folders: Folders, secret_store: SecretStore | None = None,
+                    on_running: Callable[[TrayRun], None] | None = None) -> Tray:
+        """``on_running``: called with the wired app before its service starts."""
         folders.runs += 1
         runs: list[TrayRun] = []
         quit_requested = asyncio.Event()
+
+        def wired(run: TrayRun) -> None:
+            runs.append(run)
+            if on_running is not None:
+                on_running(run)
+
         options = TrayOptions(
             anchor=folders.anchor,
             secret_store=secret_store,
@@ -89,7 +97,7 @@ class Tray:
             instance=InstanceLock(folders.lock),
             instance_name=f"RiskManager-test-{id(folders)}-{folders.runs}",
             service_options={"hub_options": HUB_OPTIONS, "tick_interval": TICK_INTERVAL},
-            on_running=runs.append,
+            on_running=wired,
         )
         task = asyncio.ensure_future(run_gui(load_config(folders.config), folders.config,
                                              demo=False, quit_requested=quit_requested,
