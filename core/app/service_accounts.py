@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from core.config.models import AppConfig
 from core.domain.clock import Clock
 from core.domain.events import AccountEvent
+from core.domain.words import rule_label
 from core.engine.engine import Engine
 from core.persistence.store import StateStore
 
@@ -86,8 +87,8 @@ class AccountsInForce:
                 else "until the gateway allows trading again"
             )
             log.info(
-                "restored lock: account %s %s %s %s: %s",
-                lock.account_id, lock.rule_id, lock.kind.value, until, lock.reason,
+                "restored lock: account %s %s %s lock %s: %s",
+                lock.account_id, rule_label(lock.rule_id), lock.kind.value, until, lock.reason,
             )
 
     def _config_changed(self, config: AppConfig) -> None:
