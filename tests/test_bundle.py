@@ -185,7 +185,9 @@ def test_headless_demo_protects_enforces_and_stops_cleanly(
     app = start(run, [str(bundle.cli), "--headless", "--demo"], tmp_path)
     protected = app.expect("protected", "13370001")
     # The scripted demo trader goes over 5 contracts within a few 3-second steps.
-    enforced = app.expect("RULE-001", "account 13370001:", " ms (", timeout=protected + 20.0)
+    # The rule named first, its id in brackets: "Max contracts [RULE-001]: reduced MNQU6 …"
+    enforced = app.expect("Max contracts [RULE-001]: ", "account 13370001", " ms (",
+                          timeout=protected + 20.0)
     assert_clean(app, app.stop())
     print(f"\nbundle: built in {bundle.build_seconds:.0f} s; headless demo protected after "
           f"{protected:.2f} s, RULE-001 enforced after {enforced:.2f} s")

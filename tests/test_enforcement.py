@@ -312,7 +312,10 @@ def test_is_an_enforcement_port() -> None:
 def test_submit_without_a_running_loop_never_raises(caplog: pytest.LogCaptureFixture) -> None:
     h = Harness()
     h.executor.submit(close())  # the engine must never see an executor failure
-    assert "could not schedule" in caplog.text
+    assert (
+        "Open loss limit [RULE-004]: closing MNQU6 on account 26282486: could not be started"
+        in caplog.messages
+    )
 
 
 async def test_submit_returns_before_any_gateway_call() -> None:
@@ -347,7 +350,7 @@ async def test_already_flat_counts_as_done(caplog: pytest.LogCaptureFixture) -> 
     assert h.rest.count("close_contract") == 1
     assert len(h.of(EnforcementDone)) == 1
     assert h.outcomes() == ["done"]
-    assert "MNQU6 already flat" in caplog.text
+    assert "found MNQU6 on account 26282486 already flat" in caplog.text
 
 
 async def test_accepted_close_with_the_position_still_there_is_retried() -> None:
@@ -492,8 +495,8 @@ async def test_cancel_is_verified_and_a_gone_order_is_done(
     assert (ACCT, 11) not in h.rest.orders
     assert h.outcomes() == ["done", "done"]
     assert h.rest.count("open_orders") == 2
-    assert "order 11 cancelled" in caplog.text
-    assert "order 12 already gone" in caplog.text
+    assert "Blocked symbols [RULE-011]: cancelled order 11 on account 26282486 in " in caplog.text
+    assert "found order 12 on account 26282486 already gone" in caplog.text
 
 
 async def test_cancel_accepted_but_still_working_is_retried() -> None:
@@ -541,8 +544,8 @@ async def test_flatten_acts_on_mirror_ids_at_once_and_on_rest_only_items_then_ve
     assert record.details["cancelled"] == [11, 12]
     assert record.execution_time_ms == pytest.approx(41.0)
     line = (
-        "RULE-003 flatten account 26282486: closed MESU6, MNQU6, cancelled 2 orders in 41 ms "
-        "(daily realized P&L -$512.40 reached the loss limit -$500.00)"
+        "Daily loss limit [RULE-003]: flattened account 26282486 (closed MESU6, MNQU6, cancelled "
+        "2 orders) in 41 ms (daily realized P&L -$512.40 reached the loss limit -$500.00)"
     )
     assert line in caplog.messages
 

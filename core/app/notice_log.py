@@ -25,9 +25,8 @@ from core.app.day_summary import DaySummary, describe_summary
 from core.app.protection import PROTECTED_STATUS
 from core.app.state_notices import ConfigInForceChanged, StateWriteFailed, StateWriteRecovered
 from core.app.state_words import named_rules
-from core.app.words import rule_name
 from core.domain.bus import EventBus
-from core.domain.words import duration, money
+from core.domain.words import duration, money, rule_label
 from core.engine.notices import (
     AccountStatusChanged,
     BreachDetected,
@@ -165,6 +164,4 @@ class NoticeLog:
         return None
 
 
-def _rule(rule_id: str) -> str:
-    name = rule_name(rule_id)
-    return f"{name} [{rule_id}]" if name != rule_id else rule_id
+_rule = rule_label

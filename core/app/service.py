@@ -37,6 +37,7 @@ from core.domain.bus import EventBus
 from core.domain.clock import Clock, GatewayClock
 from core.domain.events import AccountEvent
 from core.domain.holidays import load_holidays
+from core.domain.words import rule_label
 from core.enforcement.executor import EnforcementExecutor
 from core.engine.engine import Engine
 from core.engine.notices import AccountStatusChanged, RereadNeeded
@@ -322,4 +323,5 @@ class RiskService(StreamWiring, AccountsInForce):
 
 class _NoPort:
     def submit(self, command: Any) -> None:
-        log.error("enforcement before the executor exists: %r", command)
+        log.error("%s: account %s could not be enforced, the gateway connection is not ready yet "
+                  "(%s)", rule_label(command.rule_id), command.account_id, command.reason)

@@ -21,6 +21,7 @@ from core.config.models import AppConfig
 from core.domain.bus import EventBus
 from core.domain.clock import Clock
 from core.domain.events import AccountEvent
+from core.domain.words import rule_label
 from core.engine.engine import Engine
 from core.persistence.store import StateStore
 
@@ -110,8 +111,8 @@ class AccountsInForce:
                 else "until the gateway allows trading again"
             )
             log.info(
-                "restored lock: account %s %s %s %s: %s",
-                lock.account_id, lock.rule_id, lock.kind.value, until, lock.reason,
+                "restored lock: account %s %s %s lock %s: %s",
+                lock.account_id, rule_label(lock.rule_id), lock.kind.value, until, lock.reason,
             )
 
     def enforces_anything(self, account_id: int) -> bool:

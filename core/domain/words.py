@@ -93,3 +93,10 @@ TABLE_RULES: dict[str, str] = {
 def rule_name(rule_id: str) -> str:
     """"Daily loss limit" for RULE-003; an id this version does not know reads as itself."""
     return RULE_NAMES.get(rule_id, rule_id)
+
+
+def rule_label(rule_id: str) -> str:
+    """How a log line names a rule: "Daily loss limit [RULE-003]", the trader's name first and
+    the id in brackets after it so a log can still be searched by it."""
+    name = rule_name(rule_id)
+    return f"{name} [{rule_id}]" if name != rule_id else rule_id

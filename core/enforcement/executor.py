@@ -104,7 +104,7 @@ class EnforcementExecutor:
             self._submit(command)
         except Exception:
             # The engine must never see an executor failure; the next event may issue it again.
-            log.exception("could not schedule %r", command)
+            log.exception("%s: could not be started", self._title(command))
 
     def in_flight(self) -> list[EnforcementCommand]:
         return [job.command for job in self._jobs.values()]
@@ -118,7 +118,7 @@ class EnforcementExecutor:
         self._closed = True
         tasks = tuple(self._tasks)
         for job in self._jobs.values():
-            log.warning("stopping with %s still unconfirmed", self._outcomes.title(job))
+            log.warning("%s: still unconfirmed as the risk manager stops", self._title(job.command))
         for timer in self._alarm_timers.values():
             timer.cancel()
         self._alarm_timers.clear()
@@ -130,7 +130,7 @@ class EnforcementExecutor:
 
     def _submit(self, command: EnforcementCommand) -> None:
         if self._closed:
-            log.warning("executor stopped, not running %r", command)
+            log.warning("%s: not started, the risk manager is stopping", self._title(command))
             return
         job = Job(command, key_of(command), self._perf())
         verdict = coalesce(self._jobs, job)
@@ -165,7 +165,7 @@ class EnforcementExecutor:
         self._outcomes.record(job, "failed", self._outcomes.latency(job), error=error)
         log.error(
             "%s: not done %g s after the breach (%s); still trying",
-            self._outcomes.title(job),
+            self._title(job.command),
             seconds,
             error,
         )
@@ -188,7 +188,7 @@ class EnforcementExecutor:
             if current is not None:
                 current.uncancel()
         except Exception:
-            log.exception("enforcement of %r crashed", job.command)
+            log.exception("%s: stopped on an internal error", self._title(job.command))
         finally:
             timer = self._alarm_timers.pop(job, None)
             if timer is not None:
@@ -249,7 +249,7 @@ class EnforcementExecutor:
                 self._outcomes.record(job, "failed", self._outcomes.latency(job), error=job.error)
                 log.error(
                     "%s: still not done after %d attempts (%s); trying again every %g s",
-                    self._outcomes.title(job),
+                    self._title(job.command),
                     attempts,
                     job.error,
                     self._slow,
@@ -259,7 +259,7 @@ class EnforcementExecutor:
                 self._outcomes.record(job, "retry", None, error=job.error)
                 log.warning(
                     "%s: attempt %d not done (%s); again in %g s",
-                    self._outcomes.title(job),
+                    self._title(job.command),
                     attempts,
                     job.error,
                     delay,
@@ -289,12 +289,12 @@ class EnforcementExecutor:
                 break
             self._outcomes.record(job, "retry", None, error=error)
             log.warning(
-                "%s: attempt %d failed (%s); one more try", self._outcomes.title(job), attempt, error
+                "%s: attempt %d failed (%s); one more try", self._title(command), attempt, error
             )
             await self._pause(job, self._backoff[0])
         job.error = error
         self._outcomes.record(job, "failed", self._outcomes.latency(job), error=error)
-        log.warning("%s: failed (%s)", self._outcomes.title(job), error)
+        log.warning("%s: failed (%s)", self._title(command), error)
         if gone:
             return  # the position it protected is gone with it: nothing to alarm about
         where = (command.account_id, command.contract_id)
@@ -318,17 +318,23 @@ class EnforcementExecutor:
 
     # --- outcomes -------------------------------------------------------------------------------
 
+    def _title(self, command: EnforcementCommand) -> str:
+        """The rule and what the command sets out to do; its repr if even that fails (a line
+        written while something already went wrong must not raise again)."""
+        try:
+            return self._outcomes.title(command)
+        except Exception:
+            return repr(command)
+
     def _finish(self, job: Job) -> None:
         latency = self._outcomes.latency(job)
         attempts = job.progress.attempts
         self._outcomes.record(job, "done", latency)
-        log.info(
-            "%s: %s in %.0f ms (%s)",
-            self._outcomes.title(job),
-            self._outcomes.summary(job),
-            latency,
-            job.command.reason,
-        )
+        try:
+            log.info("%s", self._outcomes.done_line(job, latency))
+        except Exception:
+            # The line is the trader's, the notices below are protection's: never lose those.
+            log.exception("%s: done, but its log line could not be written", self._title(job.command))
         self._bus.publish(EnforcementDone(job.command, latency, attempts))
         if job.alarmed:
             self._bus.publish(EnforcementRecovered(job.command, attempts))

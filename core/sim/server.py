@@ -18,6 +18,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from core.sim.demo_trader import DemoTrader
+from core.sim.end_of_day import DeskClose, FirmDay, Settlement
 from core.sim.exchange import Now, SimExchange
 from core.sim.hub import RS, HubKind, SignalRHub, encode
 from core.sim.market import MarketEvent, MarketSimulator
@@ -68,6 +69,7 @@ class SimulatedGateway:
         token_lifetime: timedelta = timedelta(hours=24),
         rate_limit: tuple[int, float] = (200, 60.0),
         bars_rate_limit: tuple[int, float] = (50, 30.0),
+        end_of_day_interval: float | None = 1.0,
     ) -> None:
         self.host = host
         self._port = port
@@ -76,6 +78,10 @@ class SimulatedGateway:
         self.market = MarketSimulator(self.exchange, seed=seed, contract_ids=market_contracts,
                                       partial_probability=partial_quote_probability)
         self.market_interval = market_interval
+        # The firm's 15:10 CT close and 17:00 CT settlement, looked for every this many real
+        # seconds on the exchange's own clock (None: only when run_end_of_day is called).
+        self.firm_day = FirmDay(self.exchange)
+        self.end_of_day_interval = end_of_day_interval
         self.tokens = TokenStore(self.exchange.now, token_lifetime)
         self.faults = FaultPlan()
         self.limiter = RateLimiter(monotonic, rate_limit, bars_rate_limit)
@@ -105,6 +111,8 @@ class SimulatedGateway:
         self._port = int(self._runner.addresses[0][1])
         if self.market_interval is not None:
             self._tasks.append(asyncio.create_task(self._market_loop(self.market_interval)))
+        if self.end_of_day_interval is not None:
+            self._tasks.append(asyncio.create_task(self._end_of_day_loop(self.end_of_day_interval)))
         log.info("simulated gateway listening on %s", self.base_url)
 
     async def stop(self) -> None:
@@ -168,6 +176,20 @@ class SimulatedGateway:
                 self._publish(self.market.step())
             except Exception:  # the demo market must keep moving whatever one step did
                 log.exception("simulated market step failed")
+
+    # ------------------------------------------------------------------ end of day
+    def run_end_of_day(self) -> list[DeskClose | Settlement]:
+        """Run every firm close and settlement the exchange's clock has passed (the timer does
+        this too): what was done, oldest first."""
+        return self.firm_day.catch_up()
+
+    async def _end_of_day_loop(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.run_end_of_day()
+            except Exception:  # one bad end of day must not stop the next
+                log.exception("simulated end of day failed")
 
     def start_demo_trader(self, account_id: int = DEMO_ACCOUNT_ID, *,
                           step_seconds: float = 3.0, seed: int = 0) -> DemoTrader:

@@ -60,7 +60,7 @@ async def test_editing_the_file_while_stopped_undoes_no_lock(
 
     second = await start_headless(tmp_path, config)
     try:
-        await second.expect("restored lock", str(ACCT), "RULE-003")
+        await second.expect("restored lock", str(ACCT), "Daily loss limit [RULE-003]")
         await second.expect("rules.daily_realized_loss.limit: 500.0 → 50000.0 (loosens): waits for "
                             "the next reset")
         await second.expect("general.accounts", "(loosens): waits for the next reset")

@@ -46,7 +46,7 @@ async def test_a_lock_survives_a_crash_and_the_restart_closes_what_was_opened(
         await first.expect("protected", str(ACCT))
         # The app holds MNQ once it subscribes to its quotes: then the losing close follows.
         await trader.round_trip_loss(300, lambda: trader.quotes_subscribed("CON.F.US.MNQ.U26"))
-        await first.expect("LOCK", str(ACCT), "RULE-003")
+        await first.expect("LOCK", str(ACCT), "Daily loss limit [RULE-003]")
         assert [(r["account_id"], r["rule_id"]) for r in lock_rows(data_dir / "state.db")] == [
             (ACCT, "RULE-003")
         ]
@@ -62,10 +62,11 @@ async def test_a_lock_survives_a_crash_and_the_restart_closes_what_was_opened(
 
     second = await start_headless(tmp_path, config)
     try:
-        await second.expect("restored lock", str(ACCT), "RULE-003")
+        await second.expect("restored lock", str(ACCT), "Daily loss limit [RULE-003]")
         await second.expect("protected", str(ACCT))
         await until(lambda: trader.net(MES) == 0, "the restarted app to close the MES position")
-        await second.expect("RULE-003", "MES")  # the enforcement line for that close
+        # the enforcement line for that close: the rule's name first, its id in brackets
+        await second.expect("Daily loss limit [RULE-003]: closed MES", f"on account {ACCT} in ")
         # The lock was restored from the file, not derived again from the day's trades.
         assert not any(line for line in second.lines if "LOCK account" in line)
         assert trader.positions() == {}
@@ -83,8 +84,10 @@ async def test_headless_demo_protects_enforces_and_stops_cleanly(tmp_path: Path)
         await app.expect("protected", "13370001")
         # The scripted demo trader goes over 5 contracts within a few steps of 3 s.
         await app.expect("BREACH", timeout=40.0)
-        # ...and the enforcement's outcome line: "RULE-001 partial close account …: … in N ms".
-        await app.expect("RULE-", "account 13370001:", " ms (", timeout=20.0)
+        # ...and the enforcement's outcome line, the rule named first: "Max contracts [RULE-001]:
+        # reduced MNQU6 from 7 to at most 5 on account 13370001 in N ms (…)".
+        line = await app.expect("[RULE-", "account 13370001", " ms (", timeout=20.0)
+        assert not line.split(maxsplit=3)[3].startswith("RULE-"), line
         code = await app.signal(signal.SIGTERM)
     finally:
         await app.kill()
