@@ -52,16 +52,16 @@ def topstep_view(
         return None
     plan = plans.plan(account)
     guard = rules.max_loss_guard
-    if account.positions:
-        # The guard's own reading: a balance that just fell may already hold a close's loss
-        # whose position update is still on the way, so it is not counted twice.
-        balance = account.settled_balance(ctx.now)
-        open_pnl = ctx.account_open_pnl()
-    else:
-        balance, open_pnl = account.balance, 0.0  # flat: the latest balance is the whole truth
+    # The guard's own reading: a balance that just fell may already hold a close's loss whose
+    # position update is still on the way (not counted twice), and a close the balance does
+    # not show yet keeps its P&L (a profit is never lost), flat or not.
+    balance = account.settled_balance(ctx.now)
+    open_pnl = ctx.account_open_pnl() if account.positions else 0.0
     unknown = ""
-    if balance is None:
+    if account.balance is None:
         unknown = "no balance yet"
+    elif balance is None:
+        unknown = "a close not priced yet"
     elif open_pnl is None:
         unknown = "prices stale" if stale else "no price yet"
     mll = MllView(
