@@ -34,11 +34,14 @@ def pnl_durable(engine: Engine, update: PnlUpdate) -> None:
 
 
 def warn_once(engine: Engine, breach: Breach, now: datetime) -> None:
-    """A warning before a limit: told once per trading day per threshold."""
+    """A warning before a limit: told once per trading day per threshold; telling it uses up
+    the thresholds the breach names with it for the day."""
     day = engine.calendar.trading_day(now)
     key = (breach.account_id, breach.rule_id, breach.warning or 0.0, day)
     if key not in engine.limit_warned:
         engine.limit_warned.add(key)
+        for threshold in breach.uses_up:
+            engine.limit_warned.add((breach.account_id, breach.rule_id, threshold, day))
         engine.bus.publish(
             LimitWarning(breach.account_id, breach.rule_id, breach.reason, breach.warning or 0.0, day)
         )
