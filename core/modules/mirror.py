@@ -138,8 +138,9 @@ class AccountMirror:
         if balance is None:
             return None
         changed = self.balance_changed_at
-        if self.balance_before is not None and changed is not None and now - changed < BALANCE_SETTLES:
-            balance = max(balance, self.balance_before)
+        if (self.balance_before is not None and changed is not None and self.positions
+                and now - changed < BALANCE_SETTLES):
+            balance = max(balance, self.balance_before)  # flat: no open loss to count twice
         if not self.unbooked.closes:
             return balance
         extra = self.unbooked.adjustment(now)
