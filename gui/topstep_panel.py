@@ -52,6 +52,7 @@ def equity_text(view: TopstepView) -> str:
     mll = view.mll
     floor = f"floor {money(mll.floor)}" + (
         " (typed in from your Topstep dashboard)" if mll.floor_typed_in
+        else f" ({mll.floor_behind})" if mll.floor_behind
         else " (end-of-day balance high − MLL)")
     if mll.balance is None:
         equity = "Equity: no balance from the gateway yet"
@@ -129,7 +130,8 @@ class TopstepPanel(QGroupBox):
              f"color: {colour}; font-size: {size}px; font-weight: {weight};")
         self.gauge.set_mll(mll)
         self.gauge.setToolTip(distance_text(view))
-        _set(self.equity_label, equity_text(view), f"color: {RED};" if mll.level == BREACH else "")
+        _set(self.equity_label, equity_text(view), f"color: {RED};" if mll.level == BREACH
+             else f"color: {AMBER};" if mll.floor_behind else "")
         _set(self.plan_label, plan_html(view) if view.facts else "")
         if view.plan_source == "from the account name" and view.facts:
             self.plan_label.setToolTip("Read from the account name; pick or correct it in "

@@ -1,46 +1,55 @@
-"""The first run for a Topstep account: its trailing Maximum Loss Limit floor rebuilt from its
-trade history, as if the app had watched every daily reset.
+"""The trailing Maximum Loss Limit floor kept up to date with every ended trading day, from
+the account's trade history, as if the app had watched every daily reset.
 
-The floor trails the highest end-of-day balance. An account the app has never seen (it has a
-plan and no MLL record yet) may have weeks of history: the gateway's ``Trade/search`` is read
-one trading day at a time over the last :data:`DAYS` days (the weekend joins Friday's window,
-and the REST session's limiter keeps the reads inside the gateway's budget, behind any
-enforcement call), and each trading day's end balance is worked out backwards from the
-account's balance now: the balance at the end of a day is today's balance less the net P&L of
-every trade since. Those balances, oldest first, go to :meth:`MllTracker.seed`.
+The floor trails the highest end-of-day balance, and an Express Funded Account's scaling tier
+is read off the last one. Two kinds of account miss end-of-day balances: one the app has never
+seen (it may have weeks of history), and one whose reset passed while the app was off (a PC
+switched off overnight: the reset runs at the next start, when the balance is another day's).
+For both, the gateway's ``Trade/search`` is read one trading day at a time over the days
+missed (at most the last :data:`DAYS`; the weekend joins Friday's window, and the REST
+session's limiter keeps the reads inside the gateway's budget, behind any enforcement call),
+and each trading day's end balance is worked out backwards from the account's balance now:
+the balance at the end of a day is today's balance less the net P&L of every trade since.
+Those balances, oldest first, go to :meth:`MllTracker.catch_up`; then the guard and the size
+rule judge the account at once on what they now know. Until then the dashboard says the floor
+may be behind and the size rule holds to the plan's maximum.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from core.domain.events import AccountEvent, TradeEvent
 from core.domain.trading_day import TradingCalendar
 from core.engine.engine import Engine
+from core.engine.notices import DailyReset
 from core.gateway.rest import GatewayRest
 from core.replay.fetch import search_windows
 
 log = logging.getLogger("core.app.service")
 
 DAYS = 60
-PAUSE = 0.25  # seconds between day reads: the seed is never in a hurry
+PAUSE = 0.25  # seconds between day reads: the rebuild is never in a hurry
+RETRY_AFTER = (10.0, 60.0, 300.0)  # seconds before each new try after a failed read
+# Judged again once the history is in: the floor may have risen, the tier become known.
+REJUDGED = ("max_loss_guard", "plan_position_size")
 
 
-def needs_seed(engine: Engine, accounts: Sequence[AccountEvent]) -> list[AccountEvent]:
-    """The accounts with a Topstep plan that the MLL tracker has no record of yet. Call before
-    anything asks for the floor (asking creates the record)."""
+def needs_rebuild(engine: Engine, accounts: Sequence[AccountEvent]) -> list[AccountEvent]:
+    """The accounts with a Topstep plan whose record has not taken in every ended trading day:
+    never seen (no end of day at all) or a reset missed while the app was off."""
+    today = engine.calendar.trading_day(engine.clock.now())
     out = []
     for account in accounts:
-        if engine.mll.record(account.account_id) is not None:
-            continue
         mirror = engine.mirror.account(account.account_id)
         if account.name:
             mirror.name = account.name
-        if engine.plans.plan(mirror) is not None:
+        if engine.plans.plan(mirror) is not None and engine.plans.resets_missed(mirror, today) != 0:
             out.append(account)
     return out
 
@@ -84,42 +93,98 @@ async def fetch_trades(
     return sorted(trades.values(), key=lambda t: (t.created_at, t.trade_id))
 
 
-async def seed_mll(engine: Engine, rest: GatewayRest, account: AccountEvent,
-                   days: int = DAYS, pause: float = PAUSE) -> None:
-    """Rebuild the account's end-of-day highs and floor from its last ``days`` trading days."""
-    if account.balance is None:
-        log.warning("account %s: no balance from the gateway, so its loss-limit floor starts at "
-                    "the plan's own", account.account_id)
-        return
+async def rebuild_mll(engine: Engine, rest: GatewayRest, account_id: int, balance: float,
+                      days: int = DAYS, pause: float = PAUSE) -> None:
+    """Take in the end-of-day balances the account's record is missing (all of the last
+    ``days`` for an account never seen), from its history and its ``balance`` now."""
     now = engine.clock.now()
     calendar = engine.calendar
     today = calendar.trading_day(now)
-    first_day = today - timedelta(days=days)
-    trades = await fetch_trades(rest, account.account_id, calendar, first_day, now, pause)
-    balances = end_of_day_balances(trades, account.balance, calendar, today, first_day)
-    mirror = engine.mirror.account(account.account_id)
+    mirror = engine.mirror.account(account_id)
     record = engine.plans.record(mirror)
     if record is None:
         return
-    if record.eod_day is not None and record.eod_balance is not None:
-        # A reset ran while the history was read: its day is the latest, and stays so.
-        balances = [(d, b) for d, b in balances if d < record.eod_day]
-        balances.append((record.eod_day, record.eod_balance))
-    seeded = engine.mll.seed(account.account_id, balances)
-    if seeded is not None:
-        log.info(
-            "account %s: loss-limit floor rebuilt from %d days of trade history: highest end of "
-            "day %.2f, floor %.2f", account.account_id, len(balances), seeded.eod_high or 0.0,
-            seeded.floor,
-        )
+    since = record.eod_day
+    first_day = today - timedelta(days=days)
+    if since is not None:
+        first_day = max(first_day, since + timedelta(days=1))
+    if first_day >= today:
+        return  # nothing ended that it has not taken in
+    trades = await fetch_trades(rest, account_id, calendar, first_day, now, pause)
+    balances = end_of_day_balances(trades, balance, calendar, today, first_day)
+    rebuilt = engine.mll.catch_up(account_id, balances, since)
+    if rebuilt is None:
+        return
+    log.info(
+        "account %s: loss-limit floor brought up to date from %s of trade history: highest end "
+        "of day %.2f, floor %.2f", account_id,
+        f"{(today - first_day).days} days" if since is not None else f"{days} days",
+        rebuilt.eod_high or 0.0, rebuilt.floor,
+    )
+    # What the floor and the scaling tier now say is judged at once, not at the next event.
+    engine.recheck(account_id, only=REJUDGED)
 
 
-async def seed_all(engine: Engine, rest: GatewayRest, accounts: Sequence[AccountEvent],
-                   pause: float = PAUSE) -> None:
-    """:func:`seed_mll` for each account; a failure leaves that account at the plan's floor."""
-    for account in accounts:
+class MllRebuild:
+    """Keeps every protected Topstep account's floor up to date: at start-up (accounts never
+    seen, resets missed while the app was off) and after any reset that could not take its day
+    in (the PC asleep through it, no balance known then). A failed read is tried again later;
+    meanwhile the dashboard says the floor is behind."""
+
+    def __init__(self, engine: Engine, rest: GatewayRest, spawn: Callable[[Any, str], None],
+                 pause: float = PAUSE, retry_after: Sequence[float] = RETRY_AFTER) -> None:
+        self.engine = engine
+        self.rest = rest
+        self._spawn = spawn
+        self._pause = pause
+        self._retry_after = tuple(retry_after)
+        self._running: set[int] = set()
+
+    def start(self, accounts: Sequence[AccountEvent]) -> None:
+        for account in needs_rebuild(self.engine, accounts):
+            self._launch(account.account_id, account.balance)
+        self.engine.bus.subscribe(self._after_reset, DailyReset)
+
+    def _after_reset(self, notice: DailyReset) -> None:
+        mirror = self.engine.mirror.accounts.get(notice.account_id)
+        if mirror is None or self.engine.plans.plan(mirror) is None:
+            return
+        if self.engine.plans.resets_missed(mirror, notice.trading_day) != 0:
+            self._launch(notice.account_id, None)
+
+    def _launch(self, account_id: int, balance: float | None) -> None:
+        if account_id in self._running:
+            return  # the run under way checks again when it is done
+        self._running.add(account_id)
+        self._spawn(self._run(account_id, balance), f"mll-rebuild-{account_id}")
+
+    async def _run(self, account_id: int, balance: float | None) -> None:
         try:
-            await seed_mll(engine, rest, account, pause=pause)
-        except Exception as exc:
-            log.warning("account %s: the loss-limit floor could not be rebuilt from its trade "
-                        "history (%s): it starts at the plan's own", account.account_id, exc)
+            for delay in (0.0, *self._retry_after):
+                await asyncio.sleep(delay)
+                try:
+                    if balance is None:
+                        balance = await self._balance_now(account_id)
+                    await rebuild_mll(self.engine, self.rest, account_id, balance, pause=self._pause)
+                except Exception as exc:
+                    log.warning("account %s: the loss-limit floor could not be brought up to date "
+                                "from its trade history (%s); trying again later", account_id, exc)
+                else:
+                    if not self._behind(account_id):
+                        return
+                balance = None  # the next try reads the balance afresh (a reset has passed)
+            log.warning("account %s: the loss-limit floor is still not up to date with its trade "
+                        "history: it may be below Topstep's", account_id)
+        finally:
+            self._running.discard(account_id)
+
+    def _behind(self, account_id: int) -> bool:
+        engine = self.engine
+        today = engine.calendar.trading_day(engine.clock.now())
+        return engine.plans.resets_missed(engine.mirror.account(account_id), today) != 0
+
+    async def _balance_now(self, account_id: int) -> float:
+        for account in await self.rest.accounts(only_active=True):
+            if account.account_id == account_id and account.balance is not None:
+                return account.balance
+        raise LookupError("the gateway gave no balance for the account")

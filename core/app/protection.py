@@ -185,7 +185,12 @@ def closest_to_mll(snapshots: Sequence[AccountSnapshot]) -> str | None:
         return s.topstep.mll.distance
 
     nearest = min(guarded, key=distance)
-    return f"MLL: {money(distance(nearest))} left on {nearest.name or nearest.account_id}"
+    line = f"MLL: {money(distance(nearest))} left on {nearest.name or nearest.account_id}"
+    behind = [s.name or str(s.account_id) for s in guarded
+              if s.topstep is not None and s.topstep.mll.floor_behind]
+    if behind:  # the distance may be less than it says
+        line += f" (floor not up to date on {', '.join(behind)})"
+    return line
 
 
 def overall_headline(snapshots: Sequence[AccountSnapshot], now: datetime, zone: ZoneInfo) -> str:

@@ -26,7 +26,7 @@ from core.app.config_vault import ConfigVault
 from core.app.credentials import Credentials
 from core.app.gateway_time import learn_gateway_time
 from core.app.mll_seed import PAUSE as MLL_SEED_PAUSE
-from core.app.mll_seed import needs_seed, seed_all
+from core.app.mll_seed import MllRebuild
 from core.app.reread import REREAD_BACKOFF, AccountRereader
 from core.app.service_accounts import AccountsInForce
 from core.app.service_stream import PROTECTED, StreamWiring
@@ -169,7 +169,6 @@ class RiskService(StreamWiring, AccountsInForce):
             self.engine.contracts.put(contract)
         self.engine.contracts.loader = self.rest.contract
         protected = self._choose_accounts(accounts)
-        seeds = needs_seed(self.engine, protected)
         self.user_hub = Hub(
             "user", gw.user_hub_url, self._token_for("user"), USER_EVENTS,
             self._on_user_message, self._user_connected,
@@ -185,8 +184,8 @@ class RiskService(StreamWiring, AccountsInForce):
         self.market_hub.start()
         self._spawn(self.rest.keep_token_fresh(), "token")
         self._spawn(self._reconcile_loop(), "reconcile")
-        if seeds:
-            self._spawn(seed_all(self.engine, self.rest, seeds, self._mll_seed_pause), "mll-seed")
+        # The MLL floor and the scaling tier brought up to date with every ended trading day.
+        MllRebuild(self.engine, self.rest, self._spawn, self._mll_seed_pause).start(protected)
 
     async def start_unless(self, stop: asyncio.Event) -> bool:
         """:meth:`start`, abandoned if ``stop`` is set first; True if it completed.

@@ -145,6 +145,9 @@ class MllView:
     warn_at: tuple[float, ...] = ()  # distances that warn, largest first
     # Why the distance cannot be said: "no balance yet", "no price yet", "prices stale".
     unknown: str = ""
+    # Why the floor may be below Topstep's ("" when it has taken in every ended trading day):
+    # a reset missed while the app was off, the history not read yet.
+    floor_behind: str = ""
 
     @property
     def equity(self) -> float | None:

@@ -52,18 +52,19 @@ def topstep_view(
         return None
     plan = plans.plan(account)
     guard = rules.max_loss_guard
-    if account.positions:
-        # The guard's own reading: a balance that just fell may already hold a close's loss
-        # whose position update is still on the way, so it is not counted twice.
-        balance = account.settled_balance(ctx.now)
-        open_pnl = ctx.account_open_pnl()
-    else:
-        balance, open_pnl = account.balance, 0.0  # flat: the latest balance is the whole truth
+    # The guard's own reading: a balance that just fell may already hold a close's loss whose
+    # position update is still on the way (not counted twice), and a close the balance does
+    # not show yet keeps its P&L (a profit is never lost), flat or not.
+    balance = account.settled_balance(ctx.now)
+    open_pnl = ctx.account_open_pnl() if account.positions else 0.0
     unknown = ""
-    if balance is None:
+    if account.balance is None:
         unknown = "no balance yet"
+    elif balance is None:
+        unknown = "a close not priced yet"
     elif open_pnl is None:
         unknown = "prices stale" if stale else "no price yet"
+    today = ctx.trading_day
     mll = MllView(
         floor=floor.value,
         floor_typed_in=floor.typed_in,
@@ -73,19 +74,18 @@ def topstep_view(
         buffer=guard.buffer_for(floor.mll_amount) if guard.enabled else None,
         warn_at=tuple(guard.warn_at) if guard.enabled else (),
         unknown=unknown,
+        floor_behind="" if floor.typed_in else floor_behind(plans.resets_missed(account, today)),
     )
     settings = engine.config.account(ctx.account_id)
     chosen = settings is not None and settings.plan not in ("auto", "none")
     if plan is None:
         return TopstepView("", "no plan", (), mll)
-    record = plans.record(account)
-    profit = record.profit_at_reset if record is not None else None
+    profit = plans.profit_at_reset(account, today)
     facts = plan_facts(plan, floor.value, floor.typed_in)
     cap = _cap(ctx, plan, profit) if rules.plan_position_size.enabled else None
     close = firm_close_view(rules.firm_close, ctx.now) if rules.firm_close.enabled else None
     consistency = None
     if day_nets is not None and balance is not None:
-        today = ctx.trading_day
         nets = {day: net for day, net in day_nets.items() if day != today}
         nets[today] = ctx.realized_today()
         consistency = consistency_view(
@@ -93,6 +93,17 @@ def topstep_view(
         )
     source = "picked in Settings" if chosen else "from the account name"
     return TopstepView(plan.title, source, facts, mll, cap, close, consistency)
+
+
+def floor_behind(missed: int | None) -> str:
+    """Why the computed floor may be below Topstep's: end-of-day balances not taken in yet."""
+    if missed == 0:
+        return ""
+    if missed is None:
+        return "not yet rebuilt from the trade history: Topstep's floor may be higher"
+    resets = "a daily reset" if missed == 1 else f"{missed} daily resets"
+    return (f"{resets} missed while the app was off, not yet rebuilt from the trade history: "
+            "Topstep's floor may be higher")
 
 
 def plan_facts(plan: Plan, floor: float, typed_in: bool) -> tuple[PlanFact, ...]:

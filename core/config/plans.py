@@ -84,10 +84,16 @@ class Plan:
 
     def position_cap(self, profit_at_last_reset: float | None) -> tuple[int, str]:
         """(maximum lots, why): the plan's maximum, or on an Express Funded Account the
-        scaling tier reached by the end-of-day balance (a tier changes only at the reset)."""
+        scaling tier reached by the end-of-day balance (a tier changes only at the reset).
+
+        An end-of-day profit not known yet (None: the history is still being read, or could
+        not be) is no tier: the cap is then the plan's maximum, the only one that is sure,
+        so a position the tier may well allow is never cut."""
         cap, why = self.spec.max_position, f"{self.size} plan maximum"
         if self.kind is PlanKind.EXPRESS and self.spec.scaling:
-            profit = profit_at_last_reset if profit_at_last_reset is not None else 0.0
+            if profit_at_last_reset is None:
+                return cap, f"{why} (scaling plan tier not known until the end-of-day balance is read)"
+            profit = profit_at_last_reset
             reached = [t for t in self.spec.scaling if profit >= t.above_profit]
             tier = reached[-1] if reached else self.spec.scaling[0]
             cap = min(cap, tier.max_position)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from core.config.models import AppConfig
 from core.config.plans import Plan, PlanError, PlanTable, resolve_plan
 from core.modules.mirror import AccountMirror
-from core.modules.mll_tracker import MllRecord, MllTracker
+from core.modules.mll_tracker import MllRecord, MllTracker, resets_missed
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,20 @@ class AccountPlans:
             return None
         spec = plan.spec
         return self.tracker.ensure(account.account_id, plan.id, spec.starting_balance, spec.mll)
+
+    def resets_missed(self, account: AccountMirror, today: date) -> int | None:
+        """Trading days ended before ``today`` that the account's record has not taken in (a
+        reset missed while the app was off): 0 when up to date, None when its history was never
+        read. Until it is 0 the floor may be below Topstep's and the scaling tier is not known."""
+        return resets_missed(self.record(account), today - timedelta(days=1))
+
+    def profit_at_reset(self, account: AccountMirror, today: date) -> float | None:
+        """The profit at the last end of day (what a scaling tier is reached by), only when
+        that end of day is the one just before ``today``: an older one is not the tier now."""
+        record = self.record(account)
+        if record is None or resets_missed(record, today - timedelta(days=1)) != 0:
+            return None
+        return record.profit_at_reset
 
     def floor(self, account: AccountMirror) -> Floor | None:
         cached = self._floors.get(account.account_id)

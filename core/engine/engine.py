@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 # The executor retries on its own; this only stops a quote storm from repeating a close.
 RESEND_AFTER = 2.0
 STOP_MODIFY_INTERVAL = 1.0
+MAX_LOSS_GUARD = "max_loss_guard"
 
 
 def _plan_table() -> PlanTable:
@@ -239,6 +240,8 @@ class Engine:
                 self.run_reset(account_id, now)
             tick = ClockTick(now)
             for account_id, account in list(self.mirror.accounts.items()):
+                if account.unbooked:
+                    self._settle_closes(account_id, now)
                 if account.positions and self.is_protected(account_id):
                     sweep = (
                         []
@@ -255,6 +258,14 @@ class Engine:
                 self.store.batched.maybe_flush()
         except Exception:
             log.exception("clock tick failed")
+
+    def _settle_closes(self, account_id: int, now: datetime) -> None:
+        """A close the balance has not shown within its window now counts as it is: a flat
+        account (no quote, no clock rule to judge it) is judged by the loss-limit guard here."""
+        account = self.mirror.account(account_id)
+        account.unbooked.prune(now)
+        if not account.positions and account.unbooked.waiting():
+            self.recheck(account_id, only=(MAX_LOSS_GUARD,))
 
     def time_known(self) -> bool:
         """False while the clock is not yet anchored to the gateway's time (a

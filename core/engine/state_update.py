@@ -19,6 +19,8 @@ from core.domain.events import AccountEvent, OrderEvent, PositionEvent, TradeEve
 from core.engine.housekeeping import orphan_stops, stops_follow
 from core.engine.notices import RereadNeeded
 from core.engine.rules.r010_auth_loss_guard import AuthLossGuardRule
+from core.modules.mirror import PositionChange
+from core.modules.unbooked import closed_size
 
 if TYPE_CHECKING:
     from core.engine.engine import Engine
@@ -35,10 +37,21 @@ def update_state(engine: Engine, event: Any, now: datetime) -> list[EnforcementC
     account = engine.mirror.account(account_id)
     upkeep: list[EnforcementCommand] = []
     if kind is PositionEvent:
+        prior = account.positions.get(event.contract_id)
+        entry = prior.average_price if prior is not None else 0.0
+        # Taken before the update settles it: a balance that moved just before this close
+        # probably holds its P&L already.
+        balance_first = account.balance_just_changed(now)
         change = engine.mirror.apply_position(event, now)
         if change.needs_reread:
             engine.bus.publish(RereadNeeded(account_id, "a position update without its side or price"))
             return None
+        closed = closed_size(change.before, change.after)
+        if closed:
+            account.unbooked.close_seen(
+                change.contract_id, closed, _closed_pnl(engine, change, entry, closed), now,
+                balance_first,
+            )
         engine.open_pnl_book.position_changed(account)
         if change.after != change.before:
             # The position a past close acted on is gone: closed and reopened at the same
@@ -59,6 +72,10 @@ def update_state(engine: Engine, event: Any, now: datetime) -> list[EnforcementC
         if update is None:
             return None  # already counted: nothing new to judge
         engine.counter.record(event)
+        if event.pnl is not None and not event.voided:
+            account.unbooked.trade_seen(
+                event.contract_id, event.size, float(event.net_pnl), event.created_at, now
+            )
     elif kind is AccountEvent:
         engine.mirror.apply_account(event, now)
         if event.can_trade is True and engine.lockouts.get(account_id, AuthLossGuardRule.rule_id):
@@ -67,3 +84,16 @@ def update_state(engine: Engine, event: Any, now: datetime) -> list[EnforcementC
         log.warning("unknown event type %s dropped", kind.__name__)
         return None
     return upkeep
+
+
+def _closed_pnl(engine: Engine, change: PositionChange, entry: float, closed: int) -> float | None:
+    """The closed contracts' open P&L at their last mark (None: no price or tick value)."""
+    contract_id = change.contract_id
+    mark = engine.quotes.marks.get(contract_id)
+    value = engine.contracts.point_values.get(contract_id)
+    if value is None:
+        value = engine.contracts.point_value(contract_id)
+    if mark is None or value is None:
+        return None
+    side = 1 if change.before > 0 else -1
+    return (mark - entry) * value * side * closed

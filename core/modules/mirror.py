@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from core.domain.events import AccountEvent, OrderEvent, PositionEvent
+from core.modules.unbooked import BALANCE_SETTLES, UnbookedCloses
 
 
 @dataclass(slots=True)
@@ -114,6 +115,8 @@ class AccountMirror:
     # couple of seconds) follows, equity is also read from the balance before it.
     balance_before: float | None = None
     balance_changed_at: datetime | None = None
+    # And the other way round: closes whose P&L the balance may not show yet.
+    unbooked: UnbookedCloses = field(default_factory=UnbookedCloses)
     positions: dict[str, Position] = field(default_factory=dict)
     orders: dict[int, OrderEvent] = field(default_factory=dict)
     # Bumped on every position/order update: a REST read overtaken by the stream is stale.
@@ -126,14 +129,27 @@ class AccountMirror:
         return sum(abs(p.signed_size) for p in self.positions.values())
 
     def settled_balance(self, now: datetime) -> float | None:
-        """The balance to add open P&L to: while a change is unsettled, the higher of it and
-        the one before, so a loss is never counted twice (once realized, once still open)."""
-        if self.balance is None:
+        """The balance to add open P&L to. While a balance change is unsettled, the higher of
+        it and the one before, so a loss is never counted twice (once realized, once still
+        open); and with the P&L of closes the balance may not show yet (see
+        :mod:`core.modules.unbooked`), so a profit is never lost. None while a close in its
+        settling window has no price at all."""
+        balance = self.balance
+        if balance is None:
             return None
         changed = self.balance_changed_at
-        if self.balance_before is None or changed is None or now - changed >= BALANCE_SETTLES:
-            return self.balance
-        return max(self.balance, self.balance_before)
+        if (self.balance_before is not None and changed is not None and self.positions
+                and now - changed < BALANCE_SETTLES):
+            balance = max(balance, self.balance_before)  # flat: no open loss to count twice
+        if not self.unbooked.closes:
+            return balance
+        extra = self.unbooked.adjustment(now)
+        return None if extra is None else balance + extra
+
+    def balance_just_changed(self, now: datetime) -> bool:
+        """A balance change not yet followed by a position update, within the window."""
+        changed = self.balance_changed_at
+        return changed is not None and now - changed < BALANCE_SETTLES
 
     def orders_for(self, contract_id: str) -> list[OrderEvent]:
         return [o for o in self.orders.values() if o.contract_id == contract_id]
@@ -175,6 +191,7 @@ class PositionsMirror:
             mirror.balance_before = mirror.balance
             mirror.balance_changed_at = now
             mirror.balance = event.balance
+            mirror.unbooked.balance_changed()
         if event.can_trade is not None:
             mirror.can_trade = event.can_trade
         return before, mirror.can_trade
@@ -270,7 +287,6 @@ class PositionsMirror:
 
 
 _EMPTY: frozenset[int] = frozenset()  # shared: must not be mutable
-BALANCE_SETTLES = timedelta(seconds=2)
 
 
 def _merge_order(known: OrderEvent, update: OrderEvent) -> OrderEvent:

@@ -36,6 +36,14 @@ class MllRecord:
         return self.eod_balance - self.starting_balance
 
 
+def resets_missed(record: MllRecord | None, last_ended: date) -> int | None:
+    """How many ended trading days (up to ``last_ended``) the record has not taken in: 0 when
+    it is up to date, None when it never took an end of day in (its history not read yet)."""
+    if record is None or record.eod_day is None:
+        return None
+    return max(0, (last_ended - record.eod_day).days)
+
+
 def trail(floor: float, eod_high: float, starting_balance: float, mll_amount: float) -> float:
     """The floor after an end of day: up with the high, never down, at most the start."""
     return max(floor, min(starting_balance, eod_high - mll_amount))
@@ -74,13 +82,29 @@ class MllTracker:
         return record
 
     def seed(self, account_id: int, eod_balances: Iterable[tuple[date, float]]) -> MllRecord | None:
-        """First run: rebuild the high and the floor from end-of-day balances (oldest first),
-        as if the app had watched every reset."""
+        """First run: rebuild the high and the floor from end-of-day balances, as if the app
+        had watched every reset."""
+        return self.catch_up(account_id, eod_balances, None)
+
+    def catch_up(
+        self, account_id: int, eod_balances: Iterable[tuple[date, float]], since: date | None
+    ) -> MllRecord | None:
+        """The end-of-day balances of days the app did not see end, rebuilt from the trade
+        history: each day after ``since`` (the record's last end of day when the history was
+        read; None: every day), oldest first. A day a reset took in meanwhile keeps its own
+        balance and stays the latest; the days before it still count toward the high."""
         record = self._records.get(account_id)
         if record is None:
             return None
         for day, balance in sorted(eod_balances):
-            record = _end_of_day(record, day, balance)
+            if since is not None and day <= since:
+                continue
+            if record.eod_day is not None and day <= record.eod_day:
+                high = balance if record.eod_high is None else max(record.eod_high, balance)
+                floor = trail(record.floor, high, record.starting_balance, record.mll_amount)
+                record = replace(record, eod_high=high, floor=floor)
+            else:
+                record = _end_of_day(record, day, balance)
         self._put(record)
         return record
 

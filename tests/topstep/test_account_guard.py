@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from core.config.io import parse_config
+from core.domain.clock import ManualClock
 from core.domain.commands import CloseContract, Flatten, PartialClose
 from core.domain.events import AccountEvent
 from core.engine.notices import LimitWarning
@@ -131,9 +132,12 @@ def test_minis_and_micros_add_up() -> None:
 
 def test_the_scaling_tier_changes_only_at_the_reset() -> None:
     cfg = guard_config(accounts={str(EXPRESS): {"plan": "50K-express"}})
-    engine, clock, port = make_engine(cfg)
+    engine, clock, port = make_engine(cfg, clock=ManualClock(ct(2026, 8, 18, 16, 0)))
     named(engine, EXPRESS, "EXPRESS-13370002", 50_000.0)
-    engine.handle(position(ES, 3, 6_400.0, account_id=EXPRESS))  # tier 1: 2 lots
+    clock.set(ct(2026, 8, 18, 17, 0, 1))
+    engine.tick()  # Tuesday ended at 50,000: no profit, tier 1 (2 lots) for Wednesday
+    clock.set(ct(2026, 8, 19, 9, 0))
+    engine.handle(position(ES, 3, 6_400.0, account_id=EXPRESS))
     [cut] = port.commands
     assert isinstance(cut, PartialClose) and cut.size == 1
     port.clear()
@@ -146,6 +150,33 @@ def test_the_scaling_tier_changes_only_at_the_reset() -> None:
     clock.set(ct(2026, 8, 19, 17, 0, 1))
     engine.tick()  # the reset: the day ended at 51,600, profit 1,600 → tier 2 (3 lots)
     engine.handle(position(ES, 3, 6_400.0, account_id=EXPRESS))
+    assert port.commands == []
+
+
+def test_an_unknown_end_of_day_profit_is_no_tier_only_the_plan_maximum_is_sure() -> None:
+    # First seen at +$3,000 holding 4 ES: the last end-of-day balance is not read yet, so the
+    # tier (2, 3 or 5 lots) is not known; only the 50K maximum of 5 lots is sure.
+    cfg = guard_config(accounts={str(EXPRESS): {"plan": "50K-express"}})
+    engine, _, port = make_engine(cfg)
+    named(engine, EXPRESS, "EXPRESS-13370002", 53_000.0)
+    engine.handle(position(ES, 4, 6_400.0, account_id=EXPRESS))
+    assert port.commands == []
+    engine.handle(position(ES, 6, 6_400.0, account_id=EXPRESS))
+    [cut] = port.commands
+    assert isinstance(cut, PartialClose) and (cut.rule_id, cut.size) == ("RULE-015", 1)
+
+
+def test_an_end_of_day_older_than_the_last_reset_is_not_the_tier_now() -> None:
+    # Tuesday ended at +$1,600 (3 lots); Wednesday's end was never read (the app was off at
+    # the reset), so Thursday's tier is not known: the plan maximum, not Tuesday's tier.
+    cfg = guard_config(accounts={str(EXPRESS): {"plan": "50K-express"}})
+    engine, clock, port = make_engine(cfg, clock=ManualClock(ct(2026, 8, 18, 16, 0)))
+    named(engine, EXPRESS, "EXPRESS-13370002", 51_600.0)
+    clock.set(ct(2026, 8, 18, 17, 0, 1))
+    engine.tick()
+    clock.set(ct(2026, 8, 20, 9, 0))
+    engine.tick()  # Wednesday's reset, run a day late: its balance now is not Wednesday's end
+    engine.handle(position(ES, 5, 6_400.0, account_id=EXPRESS))
     assert port.commands == []
 
 

@@ -49,6 +49,25 @@ def test_seeding_from_history_replays_every_end_of_day() -> None:
     assert seeded is not None and seeded.floor == 50_000 and seeded.eod_day == DAY1 + timedelta(days=2)
 
 
+def test_history_read_while_a_reset_took_the_newest_day_in_keeps_that_day_the_latest() -> None:
+    t = MllTracker()
+    fifty_k(t)
+    t.end_of_day(1, DAY1 + timedelta(days=2), 50_200)  # the reset, during the history read
+    done = t.catch_up(1, [(DAY1, 51_000), (DAY1 + timedelta(days=1), 50_600)], None)
+    assert done is not None and (done.eod_high, done.floor) == (51_000, 49_000)
+    assert (done.eod_day, done.eod_balance) == (DAY1 + timedelta(days=2), 50_200)
+
+
+def test_only_the_days_missed_are_taken_in() -> None:
+    t = MllTracker()
+    fifty_k(t)
+    t.end_of_day(1, DAY1, 50_500)
+    # The history read gives DAY1 again (worked out from the trades, cents apart): kept as seen.
+    done = t.catch_up(1, [(DAY1, 50_499.5), (DAY1 + timedelta(days=1), 50_800)], DAY1)
+    assert done is not None and (done.eod_day, done.eod_high, done.floor) == (
+        DAY1 + timedelta(days=1), 50_800, 48_800)
+
+
 def test_a_corrected_plan_recomputes_the_floor_from_the_highs_seen() -> None:
     t = MllTracker()
     t.ensure(1, "150K-combine", 150_000.0, 4_500.0)

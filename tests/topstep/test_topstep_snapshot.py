@@ -8,7 +8,7 @@ from a 50,000 start), a 5-lot maximum, micros 10 to a lot. T0 is Wed 19 Aug 2026
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from core.app.protection import Protection, account_state, closest_to_mll, headline
@@ -44,6 +44,11 @@ def account(engine: Any, account_id: int, name: str, balance: float | None) -> N
 
 def snap(engine: Any, account_id: int = COMBINE, **kwargs: Any) -> Any:
     return take_snapshot(engine, account_id, status="protected", **kwargs)
+
+
+def history_read(engine: Any, account_id: int, balance: float) -> None:
+    """The account's history read (what the app does at start): Tuesday ended at ``balance``."""
+    assert engine.mll.catch_up(account_id, [(date(2026, 8, 18), balance)], None) is not None
 
 
 def test_the_distance_is_equity_minus_the_floor_with_the_buffer_and_warnings() -> None:
@@ -106,6 +111,9 @@ def test_the_plan_marks_unconfirmed_numbers_and_the_cap_says_why() -> None:
     engine, _, _ = make_engine(guard(accounts={str(EXPRESS): {"plan": "100K-express"}}))
     account(engine, EXPRESS, "EXPRESS-13370003", 100_000.0)
     engine.handle(position(MNQ, 7, 20_000.0, account_id=EXPRESS))  # 7 micros: 0.7 lots
+    cap = snap(engine, EXPRESS).topstep.cap  # the end-of-day balance not read yet: no tier
+    assert cap.cap == 10 and cap.why.startswith("100K plan maximum") and "not known" in cap.why
+    history_read(engine, EXPRESS, 100_000.0)
     view = snap(engine, EXPRESS).topstep
     assert view.plan == "100K Express Funded" and view.plan_source == "picked in Settings"
     facts = {fact.label: fact for fact in view.facts}
@@ -168,8 +176,14 @@ def test_the_tray_names_the_smallest_distance_and_an_unknown_one_first() -> None
     account(engine, COMBINE, COMBINE_NAME, 49_200.0)
     account(engine, EXPRESS, "EXPRESS-13370003", 48_900.0)
     account(engine, PRACTICE, "PRAC-V2-DEMO-13370001", 10.0)  # no plan: not counted
+    history_read(engine, COMBINE, 50_000.0)
     snapshots = [snap(engine, a, name=n) for a, n in (
         (COMBINE, COMBINE_NAME), (EXPRESS, "EXPRESS-13370003"), (PRACTICE, "PRAC"))]
+    # The express account's history is not read yet: its floor may be higher than it says.
+    assert closest_to_mll(snapshots) == (
+        "MLL: $900.00 left on EXPRESS-13370003 (floor not up to date on EXPRESS-13370003)")
+    history_read(engine, EXPRESS, 50_000.0)
+    snapshots[1] = snap(engine, EXPRESS, name="EXPRESS-13370003")
     assert closest_to_mll(snapshots) == "MLL: $900.00 left on EXPRESS-13370003"
     engine.handle(position(ES, 1, 6_400.0, account_id=COMBINE))  # no price: could be nearer
     snapshots[0] = snap(engine, COMBINE, name=COMBINE_NAME)

@@ -53,6 +53,9 @@ class Breach:
     # A warning before a limit, not a breach: told once per trading day per ``warning`` key
     # (the threshold reached), and nothing is enforced.
     warning: float | None = None
+    # Thresholds this warning uses up for the day with its own: the farther ones, which would
+    # only be noise once a nearer one has been told.
+    uses_up: tuple[float, ...] = ()
 
 
 class RuleContext:
@@ -170,8 +173,9 @@ class Rule(Generic[C]):
                lock: LockRequest | None = None, symbol_lock: str | None = None) -> Breach:
         return Breach(self.rule_id, ctx.account_id, reason, tuple(commands), lock, symbol_lock)
 
-    def warn(self, ctx: RuleContext, reason: str, threshold: float) -> Breach:
-        return Breach(self.rule_id, ctx.account_id, reason, warning=threshold)
+    def warn(self, ctx: RuleContext, reason: str, threshold: float,
+             uses_up: tuple[float, ...] = ()) -> Breach:
+        return Breach(self.rule_id, ctx.account_id, reason, warning=threshold, uses_up=uses_up)
 
     def close(self, ctx: RuleContext, contract_id: str, reason: str) -> CloseContract:
         return CloseContract(

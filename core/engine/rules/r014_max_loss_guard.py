@@ -4,7 +4,8 @@ Topstep checks equity (balance + open P&L) against the trailing floor in real ti
 the account the moment it is touched; fills slip, so the guard flattens, cancels and locks for
 the day when the distance falls to ``buffer``. It judges on every quote. With a position not
 priced yet, or no balance known, no decision is taken (the dashboard says why). Warnings come
-as the distance falls to each ``warn_at`` amount, once a trading day each.
+as the distance falls to each ``warn_at`` amount, once a trading day each, and only nearer:
+a warning told uses up the farther ones for the day.
 """
 
 from __future__ import annotations
@@ -54,13 +55,15 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
         distance = balance + open_pnl - floor.value
         buffer = max(self._buffer, self._share * floor.mll_amount)
         if distance > buffer + EPSILON:
-            for amount in self._nearest_first:
+            for n, amount in enumerate(self._nearest_first):
                 if distance <= amount + EPSILON:
                     reason = (
                         f"{money(distance)} from the Maximum Loss Limit floor "
                         f"{money(floor.value)}; the guard acts at {money(buffer)}"
                     )
-                    return [self.warn(ctx, reason, amount)]
+                    # The farther warnings are used up with it: after "$480 from the floor",
+                    # "$870 from the floor" would be news of nothing.
+                    return [self.warn(ctx, reason, amount, self._nearest_first[n + 1:])]
             return []
         reason = (
             f"equity {money(balance + open_pnl)} is {money(distance)} from the Maximum Loss "

@@ -1,8 +1,9 @@
 """RULE-015: no more contracts than the Topstep plan allows.
 
 The cap is the plan's maximum position size or, on an Express Funded Account, the scaling
-tier reached by the end-of-day balance (it changes only at the reset, never intraday). Micros
-count at the plan's ratio (10 MNQ are one lot). The excess is cut back, newest first.
+tier reached by the end-of-day balance (it changes only at the reset, never intraday); while
+that balance is not known yet, the plan's maximum. Micros count at the plan's ratio (10 MNQ
+are one lot). The excess is cut back, newest first.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ class PlanPositionSizeRule(Rule[PlanPositionSize]):
         plan = plans.plan(ctx.account)
         if plan is None:
             return []
-        record = plans.record(ctx.account)
-        cap, why = plan.position_cap(record.profit_at_reset if record is not None else None)
+        # Unknown until the end of day just gone is read (a restart, a missed reset): then
+        # the plan's maximum, never a tier guessed from a profit of 0.
+        cap, why = plan.position_cap(plans.profit_at_reset(ctx.account, ctx.trading_day))
         ratio = plan.spec.micros_ratio
         positions = list(ctx.account.positions.values())
         units = {p.contract_id: (1 if ctx.symbol(p.contract_id) in plan.micros else ratio) for p in positions}

@@ -1,0 +1,161 @@
+"""RULE-014 reads equity = balance + open P&L (reference ``topstep-rules.md``). A close moves
+P&L from the open side to the balance and leaves equity where it was, but one fill reaches the
+app as a position, a trade and an account push in no set order (reference ``projectx-api.md``,
+pitfall 10). Whatever the order, a close that does not bring equity to the buffer must not
+flatten, and one that does (a fill slipping past the last price) is acted on once the balance
+shows it or the pushes have had their moment to arrive."""
+
+from __future__ import annotations
+
+from itertools import permutations
+from typing import Any
+
+import pytest
+
+from core.domain.events import AccountEvent
+from core.engine.rules.ladder import ladder_steps
+from tests.builders import MES, MNQ, make_engine, position, quote, trade
+from tests.topstep.test_account_guard import COMBINE, guard_config
+
+NAME = "50KTC-V2-645601-13370001"  # a 50K Combine: floor 48,000 on its first day
+ORDERS = list(permutations(("position", "trade", "account")))
+
+
+def rule_014(port: Any) -> list[Any]:
+    return [c for c in port.commands if c.rule_id == "RULE-014"]
+
+
+def two_positions(balance: float, mnq_mark: float, mes_mark: float,
+                  rules: dict[str, Any] | None = None) -> tuple[Any, Any, Any]:
+    """MNQ long 1 at 20,000 ($2 a point) and MES long 1 at 5,000 ($5 a point), marked."""
+    engine, clock, port = make_engine(guard_config(rules={
+        "max_loss_guard": {"enabled": True, "buffer": 250, "warn_at": []}, **(rules or {})}))
+    engine.handle(AccountEvent(COMBINE, name=NAME, balance=balance, can_trade=True))
+    clock.advance(10)
+    engine.handle(position(MNQ, 1, 20_000.0, account_id=COMBINE))
+    engine.handle(position(MES, 1, 5_000.0, account_id=COMBINE, position_id=2))
+    engine.handle(quote(MNQ, last=mnq_mark))
+    engine.handle(quote(MES, last=mes_mark))
+    clock.advance(10)
+    return engine, clock, port
+
+
+def close_pushes(contract_id: str, pnl: float, balance_after: float, at: Any) -> dict[str, Any]:
+    position_id = 2 if contract_id == MES else 1
+    return {
+        "position": position(contract_id, 0, 0.0, account_id=COMBINE, position_id=position_id),
+        "trade": trade(str(pnl), fees="0", at=at, account_id=COMBINE, contract_id=contract_id),
+        "account": AccountEvent(COMBINE, balance=balance_after),
+    }
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=",".join)
+def test_a_winning_close_never_flattens_whatever_the_order_of_its_pushes(
+    order: tuple[str, ...]
+) -> None:
+    # The balance alone is $200 above the floor; the MES winner's +$300 keeps equity at $500.
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)  # −400 and +300 open
+    engine.handle(position(MNQ, 0, 0.0, account_id=COMBINE))  # the loser closes first, booked
+    engine.handle(AccountEvent(COMBINE, balance=48_200.0))
+    clock.advance(10)
+    engine.handle(quote(MES, last=5_060.25))
+    assert rule_014(port) == []
+    pushes = close_pushes(MES, 300.0, 48_500.0, clock.now())
+    for name in order:
+        engine.handle(pushes[name])
+        clock.advance(0.05)
+        assert rule_014(port) == [], f"flattened after the {name} push"
+    clock.advance(5)
+    engine.tick()
+    assert rule_014(port) == [] and engine.lockouts.get(COMBINE, "RULE-014") is None
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=",".join)
+def test_a_losing_close_at_its_last_price_never_flattens_whatever_the_order(
+    order: tuple[str, ...]
+) -> None:
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)  # equity 48,500
+    pushes = close_pushes(MNQ, -400.0, 48_200.0, clock.now())
+    for name in order:
+        engine.handle(pushes[name])
+        clock.advance(0.05)
+        engine.handle(quote(MES, last=5_060.0))
+        assert rule_014(port) == [], f"flattened after the {name} push"
+    clock.advance(5)
+    engine.tick()
+    assert rule_014(port) == []
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=",".join)
+def test_a_close_that_slips_to_the_buffer_is_acted_on_once_its_pushes_have_settled(
+    order: tuple[str, ...]
+) -> None:
+    # −400 and +120 open: equity 48,320, $320 of room. The MNQ close fills 25 points lower
+    # than its last price: −500 realized, equity 48,220, $220: inside the $250 buffer.
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_024.0)
+    assert rule_014(port) == []
+    pushes = close_pushes(MNQ, -500.0, 48_100.0, clock.now())
+    for name in order:
+        engine.handle(pushes[name])
+        clock.advance(0.05)
+    clock.advance(2)  # the moment the pushes of one fill may take, at most
+    engine.tick()
+    assert rule_014(port)
+    assert engine.lockouts.get(COMBINE, "RULE-014") is not None
+
+
+def test_a_slipped_close_whose_balance_never_comes_is_acted_on_once_its_window_has_passed() -> None:
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_024.0)  # $320 of room
+    engine.handle(position(MNQ, 0, 0.0, account_id=COMBINE))
+    engine.handle(trade("-500", fees="0", at=clock.now(), account_id=COMBINE, contract_id=MNQ))
+    clock.advance(1)
+    engine.tick()
+    assert rule_014(port) == []  # the balance may still be on its way
+    clock.advance(2)
+    engine.tick()
+    assert len(rule_014(port)) == 1
+
+
+def test_a_slipped_close_that_leaves_the_account_flat_is_still_locked() -> None:
+    engine, clock, port = make_engine(guard_config())
+    engine.handle(AccountEvent(COMBINE, name=NAME, balance=48_600.0, can_trade=True))
+    clock.advance(10)
+    engine.handle(position(MNQ, 1, 20_000.0, account_id=COMBINE))
+    engine.handle(quote(MNQ, last=19_900.0))  # −200 open: $400 of room
+    engine.handle(trade("-400", fees="0", at=clock.now(), account_id=COMBINE, contract_id=MNQ))
+    engine.handle(position(MNQ, 0, 0.0, account_id=COMBINE))  # flat: −400 realized, $200 left
+    assert rule_014(port) == []
+    clock.advance(3)
+    engine.tick()  # no balance push came: the trade's loss counts
+    lock = engine.lockouts.get(COMBINE, "RULE-014")
+    assert lock is not None
+
+
+def test_the_winner_s_profit_counts_until_a_late_balance_shows_it() -> None:
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    engine.handle(position(MNQ, 0, 0.0, account_id=COMBINE))
+    engine.handle(AccountEvent(COMBINE, balance=48_200.0))
+    clock.advance(10)
+    engine.handle(position(MES, 0, 0.0, account_id=COMBINE, position_id=2))  # +300 at its mark
+    clock.advance(30)
+    engine.tick()
+    engine.recheck(COMBINE)
+    assert rule_014(port) == []
+    account = engine.mirror.account(COMBINE)
+    assert account.settled_balance(clock.now()) == pytest.approx(48_500.0)
+    engine.handle(AccountEvent(COMBINE, balance=48_500.0))
+    clock.advance(3)
+    assert account.settled_balance(clock.now()) == pytest.approx(48_500.0)  # counted once
+
+
+def test_the_restrict_step_reads_the_same_equity_as_the_guard() -> None:
+    # The ladder's restrict step at $600 from the floor: the winner's close must not make the
+    # account look nearer the floor than it is.
+    rules = {"max_loss_guard": {"enabled": True, "buffer": 250, "warn_at": [],
+                                "restrict_at": 600, "restrict_max_contracts": 1}}
+    engine, clock, port = two_positions(48_700.0, 20_000.0, 5_060.0, rules)  # equity 49,000
+    engine.handle(position(MES, 0, 0.0, account_id=COMBINE, position_id=2))  # +300 in flight
+    ctx = engine.context(COMBINE, clock.now())
+    [step] = ladder_steps(ctx, engine.config.rules_for(COMBINE))
+    assert step.used == pytest.approx(1_000.0) and step.step == "normal"
+    assert port.commands == []
