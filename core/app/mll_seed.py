@@ -26,6 +26,7 @@ from typing import Any
 
 from core.domain.events import AccountEvent, TradeEvent
 from core.domain.trading_day import TradingCalendar
+from core.domain.words import money
 from core.engine.engine import Engine
 from core.engine.notices import DailyReset
 from core.gateway.rest import GatewayRest
@@ -117,9 +118,9 @@ async def rebuild_mll(engine: Engine, rest: GatewayRest, account_id: int, balanc
         return
     log.info(
         "account %s: loss-limit floor brought up to date from %s of trade history: highest end "
-        "of day %.2f, floor %.2f", account_id,
+        "of day %s, floor %s", account_id,
         f"{(today - first_day).days} days" if since is not None else f"{days} days",
-        rebuilt.eod_high or 0.0, rebuilt.floor,
+        money(rebuilt.eod_high or 0.0), money(rebuilt.floor),
     )
     # What the floor and the scaling tier now say is judged at once, not at the next event.
     engine.recheck(account_id, only=REJUDGED)

@@ -30,6 +30,7 @@ from core.domain.events import (
     Recheck,
 )
 from core.domain.trading_day import TradingCalendar
+from core.domain.words import rule_label
 from core.engine import day_turn
 from core.engine.account_plans import AccountPlans
 from core.engine.dispatch import CommandDispatcher
@@ -328,7 +329,8 @@ class Engine:
             try:
                 breaches = rule.evaluate(ctx, event)
             except Exception as exc:
-                log.exception("%s failed on %r", rule.rule_id, event)
+                log.exception("%s could not judge %s; the other rules still ran",
+                              rule_label(rule.rule_id), type(event).__name__)
                 self.bus.publish(RuleError(rule.rule_id, account_id, repr(exc)))
                 continue
             for breach in breaches:
