@@ -54,6 +54,7 @@ from core.engine.restore import KEEP_PNL_DAYS, restore_state
 from core.engine.rulebook import RuleBook, changed_tables
 from core.engine.rules import Breach, Rule, RuleContext
 from core.engine.rules.r010_auth_loss_guard import AuthLossGuardRule
+from core.engine.symbol_lookup import judge_when_known
 from core.modules.contracts import ContractCache
 from core.modules.enforcement_log import EnforcementLog
 from core.modules.lockouts import LockoutManager
@@ -105,6 +106,7 @@ class Engine:
         self.pnl = PnlTracker(self.calendar, store)
         self.quotes = QuoteBook()
         self.contracts = ContractCache(store)
+        self.contracts.on_known = lambda contract_id: judge_when_known(self, contract_id)
         self.counter = TradeCounter(self.calendar, store)
         self.mirror = PositionsMirror(store)
         self.enforcement_log = EnforcementLog(store)
