@@ -123,7 +123,7 @@ def test_a_rule_that_raises_is_reported_and_the_next_rule_still_runs(
         engine.handle(position(MNQ, 3, 20000.0))
     assert [(e.rule_id, e.account_id) for e in errors] == [("RULE-001", ACCOUNT)]
     assert "rule bug" in errors[0].error
-    assert "RULE-001 failed" in caplog.text
+    assert "Max contracts [RULE-001] failed" in caplog.text
     assert rule_ids(port) == ["RULE-002"]
     engine.handle(position(MNQ, 4, 20000.0))  # the engine keeps going
     assert len(errors) == 2 and rule_ids(port) == ["RULE-002", "RULE-002"]
@@ -457,6 +457,7 @@ def test_handle_never_raises_on_garbage(garbage: Any) -> None:
             }
         )
     )
+    engine.contracts.loader = lambda contract_id: None  # the gateway knows only the live list
     engine.handle(garbage)
     engine.handle(quote("CON.F.US.NOPE.Z99", last=2.0))
     clock.advance(60)

@@ -88,10 +88,13 @@ def _per_instrument(rule: MaxContractsPerInstrumentRule, ctx: RuleContext) -> Li
     cfg = rule.config
     totals: dict[str, list[int]] = {}  # symbol → [contracts, limit]
     for position in ctx.account.positions.values():
-        symbol, limit = rule.limit_for(ctx, position.contract_id)  # the rule's own grouping
+        cap = rule.limit_for(ctx, position.contract_id)  # the rule's own grouping
+        if cap is None:
+            continue  # its symbol is being looked up: shown once it is known
+        _, words, limit = cap
         if limit is None:
             continue  # an unlisted symbol the config allows: nothing to measure
-        totals.setdefault(symbol, [0, limit])[0] += position.size
+        totals.setdefault(words, [0, limit])[0] += position.size
     if totals:
         def badness(item: tuple[str, list[int]]) -> tuple[float, int, str]:
             used, limit = item[1]

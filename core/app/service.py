@@ -251,6 +251,8 @@ class RiskService(StreamWiring, AccountsInForce):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.enforcement.drain(), 5.0)
             await self.enforcement.aclose()
+        if hasattr(self, "engine"):
+            self.engine.contracts.close()  # no contract lookup outlives the gateway client
         if hasattr(self, "rest"):
             await self.rest.aclose()
         if hasattr(self, "engine"):

@@ -128,8 +128,10 @@ def plan_facts(plan: Plan, floor: float, typed_in: bool) -> tuple[PlanFact, ...]
 def _cap(ctx: RuleContext, plan: Plan, profit: float | None) -> SizeCapView:
     cap, why = plan.position_cap(profit)
     ratio = plan.spec.micros_ratio
+    # A contract whose symbol is not known yet counts as a full lot, as RULE-015 counts it:
+    # the size shown is never smaller than the truth.
     units = sum(
-        p.size * (1 if ctx.symbol(p.contract_id) in plan.micros else ratio)
+        p.size * (1 if ctx.contracts.symbol_of(p.contract_id) in plan.micros else ratio)
         for p in ctx.account.positions.values()
     )
     scaling = why.startswith("scaling")

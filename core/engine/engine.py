@@ -46,6 +46,7 @@ from core.engine.restore import restore_state
 from core.engine.rulebook import RuleBook, changed_tables
 from core.engine.rules import Rule, RuleContext
 from core.engine.state_update import update_state
+from core.engine.symbol_lookup import judge_when_known
 from core.modules.contracts import ContractCache
 from core.modules.enforcement_log import EnforcementLog
 from core.modules.lockouts import LockoutManager
@@ -98,6 +99,7 @@ class Engine:
         self.pnl = PnlTracker(self.calendar, store)
         self.quotes = QuoteBook()
         self.contracts = ContractCache(store)
+        self.contracts.on_known = lambda contract_id: judge_when_known(self, contract_id)
         self.counter = TradeCounter(self.calendar, store)
         self.mirror = PositionsMirror(store)
         self.enforcement_log = EnforcementLog(store)
@@ -329,8 +331,8 @@ class Engine:
             try:
                 breaches = rule.evaluate(ctx, event)
             except Exception as exc:
-                log.exception("%s could not judge %s; the other rules still ran",
-                              rule_label(rule.rule_id), type(event).__name__)
+                log.exception("%s failed to judge an update (a bug; the other rules still "
+                              "ran): %r", rule_label(rule.rule_id), event)
                 self.bus.publish(RuleError(rule.rule_id, account_id, repr(exc)))
                 continue
             for breach in breaches:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from core.modules.contracts import Contract, ContractCache, id_root, name_root
+from core.modules.contracts import NOT_FOUND, PENDING, Contract, ContractCache, id_root, name_root
 from tests.builders import CL, ES, MES, MNQ, NQ, fixture_json, live_contracts
 
 UNKNOWN = "CON.F.US.ZZZ.U26"
@@ -88,9 +88,9 @@ def test_id_root() -> None:
     assert id_root("weird") == "WEIRD"
 
 
-def test_symbol_falls_back_to_the_id_root() -> None:
+def test_the_name_in_words_falls_back_to_the_id_root() -> None:
     cache = ContractCache()
-    assert cache.symbol(ES) == "EP"  # not yet known
+    assert cache.symbol(ES) == "EP"  # not yet known: words only, no rule decides on it
     cache.restore(live_contracts())
     assert cache.symbol(ES) == "ES"
     assert cache.symbol(NQ) == "NQ"
@@ -118,10 +118,50 @@ def test_matches_prefers_the_display_symbol() -> None:
         assert cache.matches(ES, frozenset({"EP", "ES"})) == "ES"
 
 
-def test_matches_unknown_contract_by_id_root() -> None:
+def test_an_unknown_contract_matches_nothing_until_its_symbol_is_known() -> None:
+    """ES's id root is EP: guessing from the id would misname it. Unknown means "ask"."""
     cache = ContractCache()
-    assert cache.matches(MNQ, {"MNQ"}) == "MNQ"
-    assert cache.matches(ES, {"ES"}) is None  # EP until its details are known
+    assert cache.symbol_of(ES) is PENDING
+    assert cache.listed(ES, {"ES"}) is PENDING
+    assert cache.matches(ES, {"ES"}) is None
+    assert cache.matches(MNQ, {"MNQ"}) is None  # even where the id's root is the symbol
+    assert cache.listed(MNQ, {"ES"}) is PENDING  # nor is it surely not listed
+    asked: list[str] = []
+
+    def loader(cid: str) -> Contract | None:
+        asked.append(cid)
+        return next((c for c in live_contracts() if c.contract_id == cid), None)
+
+    cache.loader = loader  # the gateway client exists: what was wanted meanwhile is asked
+    assert sorted(asked) == sorted([ES, MNQ])
+    assert cache.symbol_of(ES) == "ES"
+    assert cache.listed(ES, {"ES"}) == "ES"
+    assert cache.listed(MNQ, {"ES"}) is None
+
+
+def test_another_expiry_of_a_known_id_root_has_its_symbol() -> None:
+    cache = ContractCache()
+    cache.put(next(c for c in live_contracts() if c.contract_id == ES))
+    december = "CON.F.US.EP.Z26"
+    assert cache.symbol_of(december) == "ES"
+    assert cache.matches(december, {"ES"}) == "ES"
+
+
+def test_a_contract_the_gateway_does_not_know_is_not_found_and_not_asked_again() -> None:
+    asked: list[str] = []
+
+    def loader(cid: str) -> None:
+        asked.append(cid)
+
+    cache = ContractCache(loader=loader)
+    assert cache.symbol_of(UNKNOWN) is NOT_FOUND
+    assert cache.listed(UNKNOWN, {"ZZZ"}) is NOT_FOUND  # its id's letters name nothing
+    assert cache.matches(UNKNOWN, {"ZZZ"}) is None
+    assert cache.get(UNKNOWN) is None
+    assert cache.symbol_of(UNKNOWN) is NOT_FOUND
+    assert asked == [UNKNOWN]
+    cache.put(contract())  # learned later (a new session's contract list)
+    assert cache.symbol_of(UNKNOWN) == "ZZZ"
 
 
 # --- cache and loader ----------------------------------------------------------------------------
@@ -165,18 +205,6 @@ def test_sync_loader_result_is_cached() -> None:
     assert cache.symbol(UNKNOWN) == "ZZZ"
 
 
-def test_sync_loader_returning_none_is_asked_again() -> None:
-    calls: list[str] = []
-
-    def loader(cid: str) -> None:
-        calls.append(cid)
-
-    cache = ContractCache(loader=loader)
-    assert cache.get(UNKNOWN) is None
-    assert cache.get(UNKNOWN) is None
-    assert calls == [UNKNOWN, UNKNOWN]
-
-
 def test_failing_loader_does_not_raise(caplog: pytest.LogCaptureFixture) -> None:
     calls: list[str] = []
 
@@ -218,22 +246,72 @@ async def test_async_loader_result_is_cached_once_the_loop_runs_it() -> None:
     assert store.cached == [loaded]
 
 
-async def test_failing_async_loader_does_not_raise_and_is_retried() -> None:
+async def test_failing_async_loader_does_not_raise_and_is_retried_after_a_pause() -> None:
+    calls: list[str] = []
+    known: list[str] = []
+
+    async def loader(cid: str) -> Contract:
+        calls.append(cid)
+        if len(calls) < 3:
+            raise ConnectionError("gateway down")
+        return contract(cid)
+
+    cache = ContractCache(loader=loader, retry_after=(0.01, 0.02))
+    cache.on_known = known.append
+    assert cache.symbol_of(UNKNOWN) is PENDING
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert calls == [UNKNOWN]
+    assert cache.symbol_of(UNKNOWN) is PENDING  # a failure is not "not found"
+    assert cache.get(UNKNOWN) is None
+    assert calls == [UNKNOWN]  # a retry is waiting: asking again adds no request
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if known:
+            break
+    assert calls == [UNKNOWN] * 3
+    assert known == [UNKNOWN]  # told once, when it is known
+    assert cache.symbol_of(UNKNOWN) == "ZZZ"
+
+
+async def test_a_settled_lookup_is_told_found_or_not_found() -> None:
+    release = asyncio.Event()
+    known: list[str] = []
+
+    async def loader(cid: str) -> Contract | None:
+        await release.wait()
+        return contract(cid) if cid == UNKNOWN else None
+
+    cache = ContractCache(loader=loader)
+    cache.on_known = known.append
+    missing = "CON.F.US.NOPE.Z99"
+    assert cache.symbol_of(UNKNOWN) is PENDING
+    assert cache.symbol_of(missing) is PENDING
+    assert known == []
+    release.set()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert sorted(known) == sorted([UNKNOWN, missing])
+    assert cache.symbol_of(UNKNOWN) == "ZZZ"
+    assert cache.symbol_of(missing) is NOT_FOUND
+
+
+async def test_close_drops_lookups_and_retries() -> None:
     calls: list[str] = []
 
     async def loader(cid: str) -> Contract:
         calls.append(cid)
         raise ConnectionError("gateway down")
 
-    cache = ContractCache(loader=loader)
-    assert cache.get(UNKNOWN) is None
+    cache = ContractCache(loader=loader, retry_after=(0.01,))
+    cache.on_known = lambda cid: pytest.fail("nothing is told after close")
+    cache.symbol_of(UNKNOWN)
     for _ in range(3):
         await asyncio.sleep(0)
     assert calls == [UNKNOWN]
-    assert cache.get(UNKNOWN) is None  # the failure ended the load: a new miss asks again
-    for _ in range(3):
-        await asyncio.sleep(0)
-    assert calls == [UNKNOWN, UNKNOWN]
+    cache.close()
+    await asyncio.sleep(0.05)
+    assert calls == [UNKNOWN]
 
 
 async def test_async_loader_answering_none() -> None:

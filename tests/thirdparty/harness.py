@@ -7,6 +7,7 @@ nothing. The sandbox runs as a real process, started and stopped the way a user 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -14,10 +15,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -103,6 +107,17 @@ def js_client_dir(package: str) -> Path:
     return folder
 
 
+class Endpoints(Protocol):
+    """Where a driver connects and how it logs in."""
+
+    base_url: str
+    user_hub: str
+    market_hub: str
+    username: str
+    api_key: str
+    account_ids: list[int]
+
+
 @dataclass
 class Sandbox:
     process: subprocess.Popen[str]
@@ -153,7 +168,43 @@ def start_sandbox(*extra: str) -> Sandbox:
                    value("Username"), value("API key"), accounts, text)
 
 
-def drive(python: Path | list[str], script: str, sandbox: Sandbox, home: Path,
+@dataclass
+class GatewayInThread:
+    base_url: str
+    user_hub: str
+    market_hub: str
+    username: str
+    api_key: str
+    account_ids: list[int]
+
+
+@contextmanager
+def gateway_in_thread(**options: Any) -> Iterator[GatewayInThread]:
+    """The simulated gateway with hub options ``main.py sim`` does not offer (a short server
+    keep-alive), served from a thread of this process so a blocking :func:`drive` can reach it."""
+    from core.sim.server import DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="sim-gateway", daemon=True)
+    thread.start()
+
+    async def start() -> SimulatedGateway:
+        gateway = SimulatedGateway(**options)  # built on its own loop
+        await gateway.start()
+        return gateway
+
+    gateway = asyncio.run_coroutine_threadsafe(start(), loop).result(15)
+    try:
+        yield GatewayInThread(gateway.base_url, gateway.user_hub_url, gateway.market_hub_url,
+                              DEMO_USERNAME, DEMO_API_KEY, [DEMO_ACCOUNT_ID])
+    finally:
+        asyncio.run_coroutine_threadsafe(gateway.stop(), loop).result(15)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(15)
+        loop.close()
+
+
+def drive(python: Path | list[str], script: str, sandbox: Endpoints, home: Path,
           timeout: float = 75.0, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a driver with the client's interpreter; it prints one JSON report on its last line."""
     env = {

@@ -221,7 +221,8 @@ def test_a_product_with_an_earlier_close_is_closed_before_it() -> None:
     engine, clock, port = make_engine(guard_config())
     clock.set(ct(2026, 8, 19, 13, 18))
     named(engine, COMBINE, "50KTC-V2-645601-13370001", 50_000.0)
-    engine.handle(position("CON.F.US.ZC.Z26", 1, 450.0, account_id=COMBINE))
+    # Corn's live id is ZCE, its symbol ZC (from the name, ZCZ6).
+    engine.handle(position("CON.F.US.ZCE.Z26", 1, 450.0, account_id=COMBINE))
     assert [(c.rule_id, type(c)) for c in port.commands] == [("RULE-016", CloseContract)]
     assert engine.lockouts.get(COMBINE, "RULE-016") is None  # the account stays open
 

@@ -4,6 +4,12 @@ Gross counts every contract. Net counts per symbol root, then adds the roots' ab
 values: a calendar spread (long Sep, short Dec of one root) nets, but MNQ long never nets
 against MES short. Only a position on its root's dominant side brings the net back down, and
 by no more than that root's net.
+
+A contract whose symbol is not known counts in a root of its own (its id's, never netted with
+a symbol merely spelled alike): splitting a root can only raise the net count, so a count
+within the limit is sure. Over it, while a symbol is still being looked up, nothing is
+decided: the contract is judged once its symbol is known. One the gateway does not know nets
+with nothing but its own id's expiries.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from core.config.rules import MaxContracts
 from core.domain.commands import EnforcementCommand
 from core.domain.events import PositionEvent, Recheck
 from core.engine.rules.base import Breach, Rule, RuleContext
+from core.modules.contracts import PENDING, Unknown, id_root
 from core.modules.mirror import Position
 
 
@@ -25,13 +32,18 @@ class MaxContractsRule(Rule[MaxContracts]):
         limit = self.config.limit
         # (position, how much closing it can lower the count), for the positions that can.
         reducible: list[tuple[Position, int]]
+        pending = False  # a symbol still being looked up
         if self.config.count_type == "gross":
             total = sum(p.size for p in positions)
             reducible = [(p, p.size) for p in positions]
         else:
             roots: dict[str, list[Position]] = {}
             for p in positions:
-                roots.setdefault(ctx.symbol(p.contract_id), []).append(p)
+                symbol = ctx.contracts.symbol_of(p.contract_id)
+                if isinstance(symbol, Unknown):
+                    pending = pending or symbol is PENDING
+                    symbol = f"?{id_root(p.contract_id)}"
+                roots.setdefault(symbol, []).append(p)
             total = 0
             reducible = []
             for members in roots.values():
@@ -48,6 +60,8 @@ class MaxContractsRule(Rule[MaxContracts]):
         excess = total - limit
         if excess <= 0:
             return []
+        if pending:
+            return []  # the count may be too high: judged once every symbol is known
         reason = f"{total} contracts open ({self.config.count_type}), limit {limit}"
         touched = event.contract_id if isinstance(event, PositionEvent) else ""
         ordered = sorted(

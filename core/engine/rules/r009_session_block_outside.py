@@ -6,6 +6,10 @@ which it *ends*: 17:00–16:00 Monday to Friday is the Globex week, Sunday 17:00
 so Sunday evening is Monday's session, and a holiday Monday closes it too. A symbol may have its
 own hours and days (its days default to the table's). Clock ticks flatten what is still open
 when the window ends.
+
+With hours of its own for some symbols, a contract whose symbol is still being looked up is
+left for the moment its symbol is known (the id's root is not the symbol: ``CON.F.US.EP.U26``
+is ES); one the gateway does not know has the table's own hours.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from core.config.types import WEEKDAYS
 from core.domain.events import ClockTick, PositionEvent, Recheck
 from core.domain.trading_day import local_instant
 from core.engine.rules.base import Breach, LockRequest, Rule, RuleContext
+from core.modules.contracts import PENDING
 from core.modules.lockouts import LockKind
 
 # Far enough to pass any run of holidays and a single allowed weekday.
@@ -107,15 +112,21 @@ class SessionBlockOutsideRule(Rule[SessionBlockOutside]):
             self._windows[key] = window
         return window
 
-    def _symbol_window(self, ctx: RuleContext, contract_id: str) -> TradingWindow:
-        return self.window(ctx, ctx.contracts.matches(contract_id, self._listed))
+    def _symbol_window(self, ctx: RuleContext, contract_id: str) -> TradingWindow | None:
+        """The contract's window; None while its symbol, which picks the window, is looked up."""
+        if not self._listed:
+            return self.window(ctx, None)
+        listed = ctx.contracts.listed(contract_id, self._listed)
+        if listed is PENDING:
+            return None
+        return self.window(ctx, listed if isinstance(listed, str) else None)
 
     def evaluate(self, ctx: RuleContext, event: PositionEvent | ClockTick | Recheck) -> list[Breach]:
         if isinstance(event, ClockTick | Recheck):
             contracts = list(ctx.account.positions)
         else:
             contracts = [event.contract_id] if event.contract_id in ctx.account.positions else []
-        windows = {c: self._symbol_window(ctx, c) for c in contracts}
+        windows = {c: w for c in contracts if (w := self._symbol_window(ctx, c)) is not None}
         outside = [c for c, window in windows.items() if not window.contains(ctx.now)]
         if not outside:
             return []

@@ -2,6 +2,10 @@
 
 Any position in a blocked root is closed, every expiry, and its orders cancelled, except the
 app's own closing orders; the symbol stays locked while it is blocked.
+
+Only a contract whose symbol is known is blocked: one still being looked up is judged once its
+symbol is known (the id's root is not the symbol: ``CON.F.US.EP.U26`` is ES), and one the
+gateway does not know is in no blocked root anyone can name.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ The cap is the plan's maximum position size or, on an Express Funded Account, th
 tier reached by the end-of-day balance (it changes only at the reset, never intraday); while
 that balance is not known yet, the plan's maximum. Micros count at the plan's ratio (10 MNQ
 are one lot). The excess is cut back, newest first.
+
+Whether a contract is a micro depends on its symbol. One still being looked up counts as a
+full lot, the most it can be: within the cap that is sure; over it, nothing is decided until
+the symbol is known. One the gateway does not know is not known to be a micro: a full lot.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from core.config.rules import PlanPositionSize
 from core.domain.commands import EnforcementCommand
 from core.domain.events import PositionEvent, Recheck
 from core.engine.rules.base import Breach, Rule, RuleContext
+from core.modules.contracts import PENDING
 
 
 class PlanPositionSizeRule(Rule[PlanPositionSize]):
@@ -33,10 +38,11 @@ class PlanPositionSizeRule(Rule[PlanPositionSize]):
         cap, why = plan.position_cap(plans.profit_at_reset(ctx.account, ctx.trading_day))
         ratio = plan.spec.micros_ratio
         positions = list(ctx.account.positions.values())
-        units = {p.contract_id: (1 if ctx.symbol(p.contract_id) in plan.micros else ratio) for p in positions}
+        symbols = {p.contract_id: ctx.contracts.symbol_of(p.contract_id) for p in positions}
+        units = {cid: (1 if symbol in plan.micros else ratio) for cid, symbol in symbols.items()}
         held = sum(p.size * units[p.contract_id] for p in positions)  # in micro units
         excess = held - cap * ratio
-        if excess <= 0:
+        if excess <= 0 or PENDING in symbols.values():
             return []
         lots = held / ratio
         reason = f"{lots:g} lots held, the {why} allows {cap}"

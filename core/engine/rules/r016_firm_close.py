@@ -4,6 +4,8 @@ Topstep wants every position flat by 15:10 CT and starts flattening at 15:08; th
 a set number of minutes before the close, then hard-locks the account until the next session
 opens (17:00 CT, Sunday after a Friday). Products that close earlier (grains, livestock) are
 closed before their own close, without locking the account. Local times are DST-correct.
+A contract whose symbol is still being looked up waits for it before its own close is judged
+(the id's root is not always the symbol); one the gateway does not know has only the firm's.
 """
 
 from __future__ import annotations
@@ -44,8 +46,12 @@ class FirmCloseRule(Rule[FirmClose]):
             lock = LockRequest(LockKind.HARD, opens)
             return [self.breach(ctx, reason, self.flatten(ctx, reason), lock=lock)]
         breaches = []
+        if not self.config.symbols:
+            return []
         for contract_id in list(ctx.account.positions):
-            symbol = ctx.symbol(contract_id)
+            symbol = ctx.contracts.listed(contract_id, self.config.symbols)
+            if not isinstance(symbol, str):
+                continue  # not a product with its own close, or not known yet
             early = self.config.symbols.get(symbol)
             if early is not None and self._closed(now, early):
                 reason = f"{symbol} closes at {early:%H:%M} {self._tz(now)}: flat before it does"
