@@ -9,40 +9,18 @@ gateway goes away (its port closed) and the second run starts without it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
 from pytestqt.qtbot import QtBot
 
 from core.sim.server import SimulatedGateway
 from gui.quit_gate import CONFIRM, TYPED
 from gui.runner import TrayRun
-from tests.gui.tray_support import Folders, Tray, app_logging, demo_login
-from tests.integration.support import ACCT, BUY, MNQ, Trader, make_sim, until
+from tests.gui.tray_support import Folders, Tray, demo_login, folders, restore_logging, sim
+from tests.integration.support import ACCT, BUY, MNQ, Trader, until
 
-__all__ = ["demo_login"]
+__all__ = ["demo_login", "folders", "restore_logging", "sim"]  # fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("demo_login", "restore_logging")]
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    with app_logging():
-        yield
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimulatedGateway]:
-    gateway = make_sim()
-    await gateway.start()
-    yield gateway
-    await gateway.stop()
-
-
-@pytest.fixture
-def folders(tmp_path: Path, sim: SimulatedGateway) -> Folders:
-    return Folders(tmp_path, sim)
 
 
 async def start_unreached(folders: Folders) -> Tray:
@@ -54,9 +32,9 @@ async def start_unreached(folders: Folders) -> Tray:
     return tray
 
 
-async def test_a_lock_read_back_before_the_gateway_answers_still_needs_the_wait_to_quit(
-    qtbot: QtBot, sim: SimulatedGateway, folders: Folders
-) -> None:
+async def leave_a_saved_lock(sim: SimulatedGateway, folders: Folders) -> None:
+    """A first run loses $600 against a $500 daily limit and quits; then the gateway goes down
+    (its port closed), so the next start finds the lock in the state file alone."""
     folders.write({"daily_realized_loss": {"limit": 500}})
     trader = Trader(sim)
     first = await Tray.start(folders)
@@ -67,7 +45,13 @@ async def test_a_lock_read_back_before_the_gateway_answers_still_needs_the_wait_
         assert await first.quit() == 0
     finally:
         await first.stop()
-    await sim.stop()  # the gateway is down when the app starts again
+    await sim.stop()
+
+
+async def test_a_lock_read_back_before_the_gateway_answers_still_needs_the_wait_to_quit(
+    qtbot: QtBot, sim: SimulatedGateway, folders: Folders
+) -> None:
+    await leave_a_saved_lock(sim, folders)  # the gateway is down when the app starts again
 
     second = await start_unreached(folders)
     try:
@@ -141,17 +125,7 @@ async def test_with_nothing_known_yet_quit_needs_no_question(
 async def test_quit_before_the_saved_state_is_read_waits_for_it_and_asks_for_the_lock(
     qtbot: QtBot, sim: SimulatedGateway, folders: Folders
 ) -> None:
-    folders.write({"daily_realized_loss": {"limit": 500}})
-    trader = Trader(sim)
-    first = await Tray.start(folders)
-    try:
-        await first.protected(ACCT)
-        await trader.round_trip_loss(300, lambda: trader.quotes_subscribed(MNQ))  # -$600
-        await until(lambda: first.run.service.engine.lockouts.get(ACCT, "RULE-003"), "the lock")
-        assert await first.quit() == 0
-    finally:
-        await first.stop()
-    await sim.stop()
+    await leave_a_saved_lock(sim, folders)
 
     asked_before_the_state: list[bool] = []
 

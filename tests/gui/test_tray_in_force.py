@@ -8,7 +8,6 @@ the user's own state."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,31 +19,12 @@ from core.config.io import load_config
 from core.sim.server import SimulatedGateway
 from gui.icons import TrayState
 from gui.quit_gate import PASSWORD
-from tests.gui.tray_support import Folders, Tray, app_logging, demo_login
-from tests.integration.support import ACCT, BUY, MES, MNQ, Trader, lock_rows, make_sim, until
+from tests.gui.tray_support import Folders, Tray, demo_login, folders, restore_logging, sim
+from tests.integration.support import ACCT, BUY, MES, MNQ, Trader, lock_rows, until
 
-__all__ = ["demo_login"]
+__all__ = ["demo_login", "folders", "restore_logging", "sim"]  # fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("demo_login", "restore_logging")]
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    with app_logging():
-        yield
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimulatedGateway]:
-    gateway = make_sim()
-    await gateway.start()
-    yield gateway
-    await gateway.stop()
-
-
-@pytest.fixture
-def folders(tmp_path: Path, sim: SimulatedGateway) -> Folders:
-    return Folders(tmp_path, sim)
 
 
 async def test_a_file_loosened_while_stopped_keeps_the_lock_and_the_old_limit_and_shows_the_waiting_one(

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from core.config.io import load_config
 from core.gateway.redact import uninstall_redaction
 from core.sim.server import DEMO_API_KEY, DEMO_USERNAME, SimulatedGateway
 from gui.runner import TrayOptions, TrayRun, run_gui
-from tests.integration.support import HUB_OPTIONS, TICK_INTERVAL, config_toml, until
+from tests.integration.support import HUB_OPTIONS, TICK_INTERVAL, config_toml, make_sim, until
 
 
 @contextlib.contextmanager
@@ -134,3 +134,22 @@ def demo_login(monkeypatch: pytest.MonkeyPatch) -> None:
     """The simulated gateway's login, as a trader without a keyring gives it."""
     monkeypatch.setenv("PROJECTX_USERNAME", DEMO_USERNAME)
     monkeypatch.setenv("PROJECTX_API_KEY", DEMO_API_KEY)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    with app_logging():
+        yield
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimulatedGateway]:
+    gateway = make_sim()
+    await gateway.start()
+    yield gateway
+    await gateway.stop()
+
+
+@pytest.fixture
+def folders(tmp_path: Path, sim: SimulatedGateway) -> Folders:
+    return Folders(tmp_path, sim)
