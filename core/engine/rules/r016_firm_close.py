@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from core.config.rules import FirmClose
 from core.domain.events import ClockTick, PositionEvent, Recheck
-from core.domain.trading_day import local_instant
+from core.domain.trading_day import MIDNIGHT, local_instant
 from core.engine.rules.base import Breach, LockRequest, Rule, RuleContext
 from core.modules.lockouts import LockKind
 
@@ -31,12 +31,16 @@ class FirmCloseRule(Rule[FirmClose]):
         super().__init__(config)
         self.zone = ZoneInfo(config.timezone)
         self.lead = timedelta(minutes=config.flatten_minutes_before)
+        # close time → [from, until) in which _closed gives the same answer, and that answer:
+        # the rule runs on every position event and clock tick, and the answer changes only a
+        # few times a day.
+        self._spans: dict[time, tuple[datetime, datetime, bool]] = {}
 
     def evaluate(self, ctx: RuleContext, event: ClockTick | PositionEvent | Recheck) -> list[Breach]:
         if not ctx.account.positions or ctx.plans is None or ctx.plans.plan(ctx.account) is None:
             return []
         now = ctx.now
-        if self._closed(now, self.config.close):
+        if self.closed(now, self.config.close):
             opens = self.next_open(now)
             local = opens.astimezone(self.zone)
             reason = (
@@ -53,10 +57,36 @@ class FirmCloseRule(Rule[FirmClose]):
             if not isinstance(symbol, str):
                 continue  # not a product with its own close, or not known yet
             early = self.config.symbols.get(symbol)
-            if early is not None and self._closed(now, early):
+            if early is not None and self.closed(now, early):
                 reason = f"{symbol} closes at {early:%H:%M} {self._tz(now)}: flat before it does"
                 breaches.append(self.breach(ctx, reason, self.close(ctx, contract_id, reason)))
         return breaches
+
+    def closed(self, now: datetime, close: time) -> bool:
+        """:meth:`_closed`, read from the span around ``now`` when it is known."""
+        span = self._spans.get(close)
+        if span is not None and span[0] <= now < span[1]:
+            return span[2]
+        answer = self._closed(now, close)
+        self._spans[close] = (*self._span(now, close), answer)
+        return answer
+
+    def _span(self, now: datetime, close: time) -> tuple[datetime, datetime]:
+        """The instants around ``now`` between which :meth:`_closed` cannot change: every
+        flatten time, session open and local midnight (weekdays change there) nearby."""
+        day = now.astimezone(self.zone).date()
+        edges = sorted(
+            edge
+            for offset in (-1, 0, 1, 2)
+            for edge in (
+                local_instant(day + timedelta(days=offset), close, self.zone) - self.lead,
+                local_instant(day + timedelta(days=offset), self.config.reopen, self.zone),
+                local_instant(day + timedelta(days=offset), MIDNIGHT, self.zone),
+            )
+        )
+        since = max((e for e in edges if e <= now), default=now)
+        until = min((e for e in edges if e > now), default=now)
+        return since, until
 
     def _closed(self, now: datetime, close: time) -> bool:
         """From ``lead`` before ``close`` on a trading day until the next session opens."""
