@@ -87,10 +87,12 @@ def _contracts(rule: MaxContractsRule, ctx: RuleContext) -> LimitUsage:
 def _per_instrument(rule: MaxContractsPerInstrumentRule, ctx: RuleContext) -> LimitUsage | None:
     cfg = rule.config
     totals: dict[str, list[int]] = {}  # symbol → [contracts, limit]
+    unjudged: list[str] = []  # contracts whose symbol is still being looked up
     for position in ctx.account.positions.values():
         cap = rule.limit_for(ctx, position.contract_id)  # the rule's own grouping
         if cap is None:
-            continue  # its symbol is being looked up: shown once it is known
+            unjudged.append(ctx.symbol(position.contract_id))
+            continue  # not judged until its symbol is known: said below, never hidden
         _, words, limit = cap
         if limit is None:
             continue  # an unlisted symbol the config allows: nothing to measure
@@ -104,7 +106,7 @@ def _per_instrument(rule: MaxContractsPerInstrumentRule, ctx: RuleContext) -> Li
         symbol, (used, limit) = max(totals.items(), key=badness)
         return LimitUsage(
             rule.rule_id, "Per symbol", float(used), float(limit),
-            f"{symbol}: {used} of {limit} contracts", breach_at_limit=False,
+            f"{symbol}: {used} of {limit} contracts" + _unjudged(unjudged), breach_at_limit=False,
         )
     # Flat (or only unmeasured symbols): show the tightest limit a new position could meet.
     all_limits = list(cfg.limits.values())
@@ -112,8 +114,17 @@ def _per_instrument(rule: MaxContractsPerInstrumentRule, ctx: RuleContext) -> Li
         all_limits.append(cfg.default_limit)
     if not all_limits:
         return None
-    return LimitUsage(rule.rule_id, "Per symbol", 0.0, float(min(all_limits)), "no positions",
+    text = _unjudged(unjudged).removeprefix("; ") if unjudged else "no positions"
+    return LimitUsage(rule.rule_id, "Per symbol", 0.0, float(min(all_limits)), text,
                       breach_at_limit=False)
+
+
+def _unjudged(contracts: list[str]) -> str:
+    """Positions the per-symbol limits cannot judge yet (their symbol is being looked up)."""
+    if not contracts:
+        return ""
+    return (f"; {', '.join(sorted(contracts))}: symbol not known yet, not judged until the "
+            "gateway says what it is")
 
 
 def _open_pnl_usage(

@@ -263,3 +263,18 @@ async def test_016_an_early_closing_product_is_closed_once_its_symbol_is_known()
     assert port.commands == []
     await gateway.answer()
     assert [(type(c), c.rule_id) for c in port.commands] == [(CloseContract, "RULE-016")]
+
+
+# --- what the dashboard shows meanwhile ----------------------------------------------------------
+
+
+async def test_the_per_symbol_bar_says_a_position_is_not_judged_while_its_symbol_is_looked_up() -> None:
+    from core.app.snapshot_builder import take_snapshot
+
+    engine, _, _, gateway = engine_with_lookup(config(PER_SYMBOL))
+    engine.handle(position(ES, 1, 5000.0))
+    [usage] = take_snapshot(engine, ACCOUNT, status="protected").limits
+    assert "symbol not known yet, not judged" in usage.text  # never shown as within its limit
+    await gateway.answer()
+    [usage] = take_snapshot(engine, ACCOUNT, status="protected").limits
+    assert usage.text == "ES: 1 of 2 contracts"
