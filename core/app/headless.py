@@ -78,9 +78,15 @@ def configure_logging(secrets: list[Secret]) -> None:
 
 async def start_demo_gateway(config: AppConfig) -> tuple[SimulatedGateway, AppConfig, Credentials]:
     """The embedded simulated gateway on 127.0.0.1 with a scripted trader and a moving market."""
-    from core.sim.server import DEMO_API_KEY, DEMO_COMBINE_ID, DEMO_USERNAME, SimulatedGateway
+    from core.sim.server import (
+        DEMO_API_KEY,
+        DEMO_COMBINE_ID,
+        DEMO_USERNAME,
+        END_OF_DAY_EVERY,
+        SimulatedGateway,
+    )
 
-    gateway = SimulatedGateway()
+    gateway = SimulatedGateway(end_of_day_interval=END_OF_DAY_EVERY)
     await gateway.start()
     gateway.start_demo_trader()
     # The Combine near its floor gets a trader too: the Topstep guard flattens and locks it.

@@ -22,6 +22,7 @@ from core.sim.server import (
     DEMO_ACCOUNT_ID,
     DEMO_API_KEY,
     DEMO_USERNAME,
+    END_OF_DAY_EVERY,
     SimulatedGateway,
     demo_accounts,
 )
@@ -164,6 +165,7 @@ async def run_sandbox(options: SandboxOptions, *, out: TextIO, err: TextIO,
         username=setup.username, api_key=setup.api_key, host=HOST, port=options.port,
         accounts=setup.accounts, seed=options.seed,
         market_interval=MARKET_STEP_SECONDS / options.speed,
+        end_of_day_interval=END_OF_DAY_EVERY,
     )
     try:
         await gateway.start()
