@@ -89,6 +89,14 @@ class FirmDay:
         self._seen = now
         return done
 
+    def closed_to(self, account: SimAccount) -> str | None:
+        """Why a plan account may not open anything now (the firm is closed from 15:10 CT to
+        the next session's 17:00 CT, and over the weekend), or None."""
+        if not self.is_plan_account(account) or firm_open(self._exchange.now()):
+            return None
+        return ("Topstep accounts trade from 17:00 to 15:10 CT, Sunday to Friday: the firm "
+                "is closed now")
+
     def _plan_accounts(self) -> list[SimAccount]:
         return [a for a in self._exchange.accounts.values() if a.active and self.is_plan_account(a)]
 
@@ -141,3 +149,12 @@ def _boundaries(after: datetime, until: datetime) -> list[tuple[str, date]]:
                     found.append((kind, day))
         day += timedelta(days=1)
     return found
+
+
+def firm_open(now: datetime) -> bool:
+    """Inside a Topstep trading day: 17:00 CT to 15:10 CT, Sunday evening to Friday."""
+    local = now.astimezone(FIRM_ZONE)
+    wall, weekday = local.time(), local.weekday()
+    if wall >= SETTLEMENT:
+        return weekday in (6, 0, 1, 2, 3)  # an evening open: Sunday to Thursday
+    return weekday < 5 and wall < FIRM_CLOSE  # Monday to Friday, before the close

@@ -87,6 +87,8 @@ class SimExchange:
         self._quotes: dict[str, Quote] = {}
         self._live: dict[str, list[SimOrder]] = {}  # non-terminal orders per contract
         self.reject_next = 0  # test hook: accept the next N places, then reject them (status 5)
+        # Why a new order on this account is refused at this time (the firm's desk), or None.
+        self.entry_gate: Callable[[SimAccount], str | None] | None = None
         self._listeners: list[Listener] = []
         self._order_ids = itertools.count(ORDER_ID_START + 1)
         self._ledger = Ledger(
@@ -193,6 +195,9 @@ class SimExchange:
             return SimResult.fail(PLACE_CONTRACT_INACTIVE)
         if not account.can_trade:
             return SimResult.fail(PLACE_VIOLATION)
+        closed = self.entry_gate(account) if self.entry_gate is not None else None
+        if closed:
+            return SimResult.fail(PLACE_REJECTED, closed)
         quote = self.quote(contract_id)
         problem = validate_order(contract, type, side, size, limit_price, stop_price, trail_price, quote)
         brackets = (stop_loss_bracket, take_profit_bracket)

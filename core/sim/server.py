@@ -117,6 +117,7 @@ class SimulatedGateway:
         if self.market_interval is not None:
             self._tasks.append(asyncio.create_task(self._market_loop(self.market_interval)))
         if self.end_of_day_interval is not None:
+            self.exchange.entry_gate = self.firm_day.closed_to  # the desk's hours, as live
             self._tasks.append(asyncio.create_task(self._end_of_day_loop(self.end_of_day_interval)))
         log.info("simulated gateway listening on %s", self.base_url)
 

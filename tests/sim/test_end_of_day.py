@@ -150,11 +150,12 @@ async def test_the_desk_flattens_plan_accounts_at_15_10_ct_and_leaves_practice_a
     assert [p["size"] for p in await sim.positions(PRACTICE)] == [2]
     assert [o["id"] for o in await sim.working(PRACTICE)] == [stops[PRACTICE]]
 
-    # The close runs once: a position opened after it is Topstep's business at the next one.
-    await sim.call("Order/place", accountId=COMBINE, contractId=MNQ, type=MARKET, side=BUY,
-                   size=1)
+    # The close runs once, and after it the account opens nothing until 17:00 CT.
     await sim.move_to(ct(WEDNESDAY, 15, 30))
-    assert [p["size"] for p in await sim.positions(COMBINE)] == [1]
+    assert await sim.pushes() == []
+    reply = (await sim.http.post("Order/place", json={
+        "accountId": COMBINE, "contractId": MNQ, "type": MARKET, "side": BUY, "size": 1})).json()
+    assert not reply["success"] and await sim.positions(COMBINE) == []
 
 
 async def test_the_settlement_at_17_ct_pushes_each_plan_accounts_end_of_day_balance(
@@ -237,3 +238,22 @@ async def test_close_and_settlement_keep_to_chicagos_wall_clock_across_a_dst_cha
                 for hour, minute in ((15, 10), (17, 0), (23, 0)):
                     await sim.move_to(ct(weekend_day, hour, minute))
             assert await sim.pushes() == []
+
+
+async def test_a_plan_account_cannot_open_anything_while_the_firm_is_closed(sim: Sim) -> None:
+    friday = WEDNESDAY + timedelta(days=2)
+    sunday = WEDNESDAY + timedelta(days=4)
+    sim.gw.exchange.set_price(MNQ, 29_500.0)
+    order = {"contractId": MNQ, "type": MARKET, "side": BUY, "size": 1}
+    for closed_at in (ct(friday, 15, 10), ct(friday, 15, 30), ct(friday, 17, 5),
+                      ct(friday + timedelta(days=1), 12, 0), ct(sunday, 16, 59)):
+        await sim.move_to(closed_at)
+        reply = (await sim.http.post("Order/place", json={"accountId": COMBINE, **order})).json()
+        assert not reply["success"] and "the firm is closed now" in reply["errorMessage"], closed_at
+        # A practice account is not Topstep's to close.
+        await sim.call("Order/place", accountId=PRACTICE, **order)
+    await sim.move_to(ct(sunday, 17, 0))  # the new trading day opens
+    await sim.call("Order/place", accountId=COMBINE, **order)
+    await sim.move_to(ct(sunday + timedelta(days=1), 15, 9, 59))
+    await sim.call("Order/place", accountId=COMBINE, **order)
+    assert len(await sim.positions(COMBINE)) == 1
