@@ -41,3 +41,15 @@ def test_a_limit_warning_is_kept_in_the_history(tmp_path: Path) -> None:
         recorder.close()
     assert row is not None and (row["kind"], row["rule_id"]) == ("warning", "RULE-014")
     assert row["text"] == "$480.00 from the Maximum Loss Limit floor $48,000.00"
+
+
+def test_a_rule_that_failed_is_named_and_no_exception_is_shown() -> None:
+    from core.engine.notices import RuleError
+
+    log = NoticeLog(EventBus())
+    try:
+        line = log.describe(RuleError("RULE-003", 7, "ZeroDivisionError('float division by zero')"))
+        assert line is not None and line.startswith("RULE ERROR Daily loss limit [RULE-003] account 7")
+        assert "took no decision" in line and "ZeroDivisionError" not in line
+    finally:
+        log.close()

@@ -160,7 +160,10 @@ class NoticeLog:
         if isinstance(notice, HubStatusChanged):
             return f"{notice.hub} hub {notice.state}"
         if isinstance(notice, RuleError):
-            return f"RULE ERROR {_rule(notice.rule_id)} account {notice.account_id}: {notice.error}"
+            # The exception and its traceback are in the engine's own line just before.
+            return (f"RULE ERROR {_rule(notice.rule_id)} account {notice.account_id}: the rule "
+                    "could not judge an update and took no decision on it; the other rules "
+                    "still ran")
         return None
 
 
