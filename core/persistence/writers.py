@@ -105,6 +105,7 @@ class CriticalWriter:
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._idle = threading.Condition()
         self._in_flight = 0
+        self._finished = 0  # finished in this write; counted out of _in_flight once its notices are posted
         self._unwritten: list[_Item] = []  # failed but may pass: tried again first
         self._told: set[int] = set()  # ids of the futures an alarm was raised for
         self._alarmed = False
@@ -152,6 +153,17 @@ class CriticalWriter:
             conn.close()
 
     def _write(self, conn: Connection, batch: list[_Item], final: bool = False) -> None:
+        try:
+            self._write_batch(conn, batch, final)
+        finally:
+            # Idle only once every notice of this write (durable callbacks, the recovery) is posted,
+            # so whoever waits for idle and then drains the inbox sees all of them.
+            with self._idle:
+                self._in_flight -= self._finished
+                self._finished = 0
+                self._idle.notify_all()
+
+    def _write_batch(self, conn: Connection, batch: list[_Item], final: bool) -> None:
         retrying, self._unwritten = self._unwritten, []
         items = retrying + batch
         if not items:
@@ -218,9 +230,7 @@ class CriticalWriter:
                     self._inbox.post(callback)
             else:
                 future.set_exception(error)
-        with self._idle:
-            self._in_flight -= len(batch)
-            self._idle.notify_all()
+        self._finished += len(batch)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         with self._idle:
