@@ -22,7 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QHideEvent, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -41,6 +41,7 @@ from core.app.snapshot import AccountSnapshot
 from gui.account_panel import AccountPanel
 from gui.icons import icon_for
 from gui.rows import banner_style
+from gui.screens import screen_of
 from gui.tray import APP_NAME, account_line
 
 DEFAULT_SIZE = QSize(1180, 760)
@@ -142,7 +143,7 @@ class DashboardWindow(QMainWindow):
     def fitting_size(self) -> QSize:
         """The default size, shrunk to 92 % of the screen's free area (150 % scaling on a
         1080p screen leaves about 1280 × 690 logical pixels)."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
+        screen = screen_of(self)
         if screen is None:
             return DEFAULT_SIZE
         area = screen.availableGeometry()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from gui.screens import screen_of
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 WIDTH = 400
@@ -132,7 +134,7 @@ class PopupWindow(QWidget):
              else frame.sizeHint().height()) + spacing
             for _shown, frame in self._entries)
         chrome = self.dismiss_button.sizeHint().height() + 48
-        screen = self.screen() or QGuiApplication.primaryScreen()
+        screen = screen_of(self)
         limit = int(screen.availableGeometry().height() * 0.6) if screen is not None else 600
         self.setFixedHeight(max(140, min(content + chrome, limit)))
         if screen is None:
