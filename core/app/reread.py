@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from core.enforcement.reconcile import reconcile_account
+from core.enforcement.reconcile import read_accounts, reconcile_account
 from core.engine.engine import Engine
 from core.gateway.rest import GatewayRest
 
@@ -109,7 +109,7 @@ class AccountRereader:
                 self._last_request[account_id] = loop.time()
             rest, engine = self._rest(), self._engine()
             try:
-                listed = await rest.accounts(only_active=False)
+                listed = await read_accounts(rest, engine)
             except Exception as exc:
                 log.warning("re-reading %s over REST failed (%s): trying again", accounts, exc)
                 for account_id in accounts:
@@ -132,7 +132,7 @@ class AccountRereader:
         while pending:
             rest, engine = self._rest(), self._engine()
             try:
-                accounts = await rest.accounts(only_active=False)
+                accounts = await read_accounts(rest, engine)
             except Exception as exc:
                 failures = await self._failed("the account list", exc, failures)
                 continue
@@ -158,7 +158,7 @@ class AccountRereader:
         next round (the stream is up, nothing waits on this)."""
         rest, engine = self._rest(), self._engine()
         try:
-            accounts = await rest.accounts(only_active=False)
+            accounts = await read_accounts(rest, engine)
         except Exception as exc:
             log.warning("periodic reconcile: account search failed: %s", exc)
             return

@@ -61,6 +61,10 @@ class AccountEvent:
     can_trade: bool | None = None  # None = not in the payload: unchanged
     is_visible: bool | None = None
     simulated: bool | None = None
+    # When the REST read that returned this was sent (engine clock); None for a hub push. A
+    # balance read after a close was seen holds that close for certain; a push may be another
+    # fill's.
+    read_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,29 +30,41 @@ async def reconcile_account(
     account_id: int,
     accounts: Sequence[AccountEvent] | None = None,
 ) -> None:
-    """Accounts, open positions, working orders (suspended bracket children included) and the
-    trading day's trades, in that order.
+    """The account (its balance last), open positions, working orders (suspended bracket
+    children included) and the trading day's trades.
 
     ``accounts`` is one ``Account/search`` answer shared by a round over several accounts
     (one request per round, not one per account); read here when not given.
     """
     if accounts is None:
-        accounts = await rest.accounts(only_active=False)
-    for account in accounts:
-        if account.account_id == account_id:
-            engine.handle(account)
+        accounts = await read_accounts(rest, engine)
+    read = next((a for a in accounts if a.account_id == account_id), None)
+    if read is not None:
+        # Name and permission first (the plan rules need the name); the balance only once the
+        # positions agree with it: a close the stream missed is in the balance already and
+        # must not be judged as still open on top of it.
+        engine.handle(replace(read, balance=None, read_at=None))
     mirror = engine.mirror.account(account_id)
     positions, fresh = await _read_unovertaken(lambda: rest.open_positions(account_id), mirror)
     seen = {p.contract_id for p in positions}
     for position in positions:
         if fresh or position.contract_id not in mirror.positions:
             engine.handle(position)
+    closed_unseen = False
     for contract_id, gone in list(mirror.positions.items()):
         if fresh and contract_id not in seen:
             # Closed while we were away: the same removal the stream would have pushed.
             engine.handle(
                 PositionEvent(gone.position_id, account_id, contract_id, 0, 0, gone.average_price)
             )
+            closed_unseen = True
+    if closed_unseen:
+        # The balance read above may predate those closes: one read after them holds them for
+        # certain (else their P&L would wait, or count twice, until the next read).
+        read = next((a for a in await read_accounts(rest, engine) if a.account_id == account_id),
+                    read)
+    if read is not None:
+        engine.handle(read)
     working, fresh = await _read_unovertaken(lambda: rest.working_orders(account_id), mirror)
     # A truncated answer still tells what exists, but not what is gone.
     fresh = fresh and working.complete
@@ -70,6 +82,13 @@ async def reconcile_account(
     for trade in await rest.trades(account_id, trading_day_start(engine)):
         engine.handle(trade)  # trade ids de-duplicate: a trade already counted changes nothing
     engine.recheck(account_id)
+
+
+async def read_accounts(rest: GatewayRest, engine: Engine) -> list[AccountEvent]:
+    """``Account/search`` (inactive accounts too), each answer stamped with when the request
+    was sent: the balances hold every close the stream showed before then."""
+    sent = engine.clock.now()
+    return [replace(account, read_at=sent) for account in await rest.accounts(only_active=False)]
 
 
 async def _read_unovertaken(

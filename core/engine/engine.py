@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from core.config.models import AppConfig
@@ -39,7 +40,7 @@ from core.engine.housekeeping import sweep_hard_lock
 from core.engine.locks import LockKeeper
 from core.engine.loss_warnings import LossWarnings
 from core.engine.merge import merge_commands
-from core.engine.notices import BreachDetected, RuleError
+from core.engine.notices import BreachDetected, RereadNeeded, RuleError
 from core.engine.open_pnl import OpenPnlBook
 from core.engine.resend_guard import ResendGuard
 from core.engine.restore import restore_state
@@ -243,7 +244,8 @@ class Engine:
                 self.run_reset(account_id, now)
             tick = ClockTick(now)
             for account_id, account in list(self.mirror.accounts.items()):
-                if account.unbooked:
+                if account.unbooked or (not account.positions
+                                        and not account.balance_confirmed()):
                     self._settle_closes(account_id, now)
                 if account.positions and self.is_protected(account_id):
                     sweep = (
@@ -263,11 +265,15 @@ class Engine:
             log.exception("clock tick failed")
 
     def _settle_closes(self, account_id: int, now: datetime) -> None:
-        """A close the balance has not shown within its window now counts as it is: a flat
-        account (no quote, no clock rule to judge it) is judged by the loss-limit guard here."""
+        """A close the balance has not shown within its window now counts as it is, and a
+        balance not read since the last fill may read differently: a flat account (no quote,
+        no clock rule to judge it) is judged by the loss-limit guard here."""
         account = self.mirror.account(account_id)
         account.unbooked.prune(now)
-        if not account.positions and account.unbooked.waiting():
+        if not account.positions and (account.unbooked.waiting()
+                                      or not account.balance_confirmed()):
+            # Its readings (pushes, and the last read with the closes since) may change as
+            # the window passes: the guard looks again.
             self.recheck(account_id, only=(MAX_LOSS_GUARD,))
 
     def time_known(self) -> bool:
@@ -314,10 +320,14 @@ class Engine:
                 self.plans,
                 self.open_pnl_book,
             )
+            ctx.ask_reread = partial(self._ask_reread, account_id)
             self._contexts[account_id] = ctx
         else:
             ctx.now = now
         return ctx
+
+    def _ask_reread(self, account_id: int, why: str) -> None:
+        self.bus.publish(RereadNeeded(account_id, why))
 
     def _judge(
         self, account_id: int, event: Any, rules: Iterable[Rule[Any]], now: datetime,

@@ -7,6 +7,7 @@ truth and is re-read on every (re)connect.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -14,6 +15,8 @@ from typing import Protocol
 
 from core.domain.events import AccountEvent, OrderEvent, PositionEvent
 from core.modules.unbooked import BALANCE_SETTLES, UnbookedCloses
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -117,6 +120,17 @@ class AccountMirror:
     balance_changed_at: datetime | None = None
     # And the other way round: closes whose P&L the balance may not show yet.
     unbooked: UnbookedCloses = field(default_factory=UnbookedCloses)
+    # When the stream last showed a close, when a push last brought a balance (and last
+    # changed it), and the balance the last REST read returned with when it was sent: a read
+    # after the last close and the last pushed change holds them for certain; pushes alone may
+    # not (see balance_confirmed and read_reading). The first balance known stands for a read.
+    last_close_at: datetime | None = None
+    balance_pushed_at: datetime | None = None
+    balance_push_changed_at: datetime | None = None
+    read_balance: float | None = None
+    balance_read_at: datetime | None = None
+    # When RULE-014 first asked to read the balance again (None: not waiting for a read).
+    balance_check_asked_at: datetime | None = None
     positions: dict[str, Position] = field(default_factory=dict)
     orders: dict[int, OrderEvent] = field(default_factory=dict)
     # Bumped on every position/order update: a REST read overtaken by the stream is stale.
@@ -145,6 +159,23 @@ class AccountMirror:
             return balance
         extra = self.unbooked.adjustment(now)
         return None if extra is None else balance + extra
+
+    def balance_confirmed(self) -> bool:
+        """No close and no pushed balance change since the balance was last read over REST:
+        the balance holds every close for certain."""
+        read = self.balance_read_at
+        if read is None:
+            return False
+        closed, pushed = self.last_close_at, self.balance_push_changed_at
+        return (closed is None or read >= closed) and (pushed is None or read >= pushed)
+
+    def read_reading(self) -> float | None:
+        """The balance as the last read said, with every close seen since: what to add open
+        P&L to when no push is trusted. None with no read yet or a close without a price."""
+        if self.read_balance is None:
+            return None
+        since = self.unbooked.since_read_pnl()
+        return None if since is None else self.read_balance + since
 
     def balance_just_changed(self, now: datetime) -> bool:
         """A balance change not yet followed by a position update, within the window."""
@@ -187,14 +218,42 @@ class PositionsMirror:
         before = mirror.can_trade
         if event.name is not None:
             mirror.name = event.name
-        if event.balance is not None and event.balance != mirror.balance:
-            mirror.balance_before = mirror.balance
-            mirror.balance_changed_at = now
-            mirror.balance = event.balance
-            mirror.unbooked.balance_changed()
+        read_at = event.read_at
+        if event.balance is not None and read_at is not None:
+            pushed = mirror.balance_pushed_at
+            if pushed is not None and now is not None and pushed > read_at:
+                # A push came after the read was sent: the read's balance may be the older one.
+                log.info("a balance read of account %s overtaken by a push: kept the push's",
+                         event.account_id)
+            else:
+                # What the read holds is known exactly: the closes seen before it, nothing after.
+                self._set_balance(mirror, event.balance, now, pushed=False)
+                mirror.unbooked.booked_by_read(read_at)
+                if mirror.balance_read_at is None or read_at >= mirror.balance_read_at:
+                    mirror.balance_read_at = read_at
+                    mirror.read_balance = event.balance
+        elif event.balance is not None:
+            mirror.balance_pushed_at = now
+            if mirror.read_balance is None and now is not None:
+                # Nothing read yet: the first balance known is where both readings start.
+                mirror.read_balance, mirror.balance_read_at = event.balance, now
+            elif event.balance != mirror.balance:
+                mirror.balance_push_changed_at = now
+            self._set_balance(mirror, event.balance, now)
         if event.can_trade is not None:
             mirror.can_trade = event.can_trade
         return before, mirror.can_trade
+
+    @staticmethod
+    def _set_balance(
+        mirror: AccountMirror, balance: float, now: datetime | None, pushed: bool = True
+    ) -> None:
+        if balance != mirror.balance:
+            mirror.balance_before = mirror.balance
+            mirror.balance_changed_at = now
+            mirror.balance = balance
+            if pushed:
+                mirror.unbooked.balance_changed()
 
     def apply_position(self, event: PositionEvent, now: datetime) -> PositionChange:
         """Apply a position update. Missing fields mean unchanged; a position never seen that

@@ -10,6 +10,13 @@ closed part's open P&L at its last mark) until the balance changes. Within the s
 after a close the higher reading counts (a profit is never lost, a loss not counted before the
 balance shows it, so it is never counted twice); once the window has passed with no balance
 change, the close's P&L counts as it is, profit or loss, until the balance takes it in.
+
+A balance push after a close is only probably the close's (two fills' pushes interleave, and a
+push can be lost). So the closes seen since the balance was last read over REST are also kept
+apart (``since_read``): the last read balance plus their P&L is a second reading of the same
+equity that no push can mislead. The guard that acts on equity (RULE-014) flattens when both
+readings agree, and reads the balance again when they do not; a read sent after a close holds
+it for certain.
 """
 
 from __future__ import annotations
@@ -59,6 +66,9 @@ class UnbookedCloses:
     closes: list[UnbookedClose] = field(default_factory=list)
     # Closing trades that came before their position update: they price the close it brings.
     early_trades: list[_Trade] = field(default_factory=list)
+    # Every close seen since the balance was last read over REST (the same objects: the trades
+    # that price a close price it in both lists), whatever the pushes said since.
+    since_read: list[UnbookedClose] = field(default_factory=list)
 
     def close_seen(
         self, contract_id: str, size: int, mark_pnl: float | None, now: datetime, in_balance: bool
@@ -72,6 +82,7 @@ class UnbookedCloses:
             close.traded_pnl += trade.net
             self.early_trades.remove(trade)
         self.closes.append(close)
+        self.since_read.append(close)
 
     def trade_seen(self, contract_id: str, size: int, net: float, created_at: datetime,
                    now: datetime) -> None:
@@ -92,6 +103,26 @@ class UnbookedCloses:
         each one's window has passed, in case this balance was another fill's)."""
         for close in self.closes:
             close.in_balance = True
+
+    def booked_by_read(self, read_at: datetime) -> None:
+        """A balance read over REST sent at ``read_at`` holds every close seen before it (and
+        the trades that priced them): they no longer change the reading at all."""
+        if self.closes:
+            self.closes = [c for c in self.closes if c.seen_at > read_at]
+        if self.early_trades:
+            self.early_trades = [t for t in self.early_trades if t.seen_at > read_at]
+        if self.since_read:
+            self.since_read = [c for c in self.since_read if c.seen_at > read_at]
+
+    def since_read_pnl(self) -> float | None:
+        """The P&L of every close since the last read (None: one has no price at all)."""
+        total = 0.0
+        for close in self.since_read:
+            pnl = close.pnl
+            if pnl is None:
+                return None
+            total += pnl
+        return total
 
     def adjustment(self, now: datetime) -> float | None:
         """What to add to the balance for the closes it may not show; None while a close in
@@ -122,6 +153,7 @@ class UnbookedCloses:
             self.early_trades = [t for t in self.early_trades if now - t.seen_at < BALANCE_SETTLES]
 
     def __bool__(self) -> bool:
+        """Something in a settling window (``since_read`` waits for a read, not the clock)."""
         return bool(self.closes or self.early_trades)
 
 

@@ -3,7 +3,12 @@ P&L from the open side to the balance and leaves equity where it was, but one fi
 app as a position, a trade and an account push in no set order (reference ``projectx-api.md``,
 pitfall 10). Whatever the order, a close that does not bring equity to the buffer must not
 flatten, and one that does (a fill slipping past the last price) is acted on once the balance
-shows it or the pushes have had their moment to arrive."""
+shows it or the pushes have had their moment to arrive.
+
+A push may also be another fill's, or lost. Equity is then read a second way too: the last
+balance read over REST plus every close seen since. When the two readings disagree about the
+buffer, the guard reads the account over REST before doing anything; with REST down too, it
+acts once ``READ_WAIT`` has passed."""
 
 from __future__ import annotations
 
@@ -13,7 +18,9 @@ from typing import Any
 import pytest
 
 from core.domain.events import AccountEvent
+from core.engine.notices import RereadNeeded
 from core.engine.rules.ladder import ladder_steps
+from core.engine.rules.r014_max_loss_guard import READ_WAIT
 from tests.builders import MES, MNQ, make_engine, position, quote, trade
 from tests.topstep.test_account_guard import COMBINE, guard_config
 
@@ -86,6 +93,17 @@ def test_a_losing_close_at_its_last_price_never_flattens_whatever_the_order(
     assert rule_014(port) == []
 
 
+def asks(engine: Any) -> list[RereadNeeded]:
+    asked: list[RereadNeeded] = []
+    engine.bus.subscribe(asked.append, RereadNeeded)
+    return asked
+
+
+def balance_read(balance: float, sent: Any) -> AccountEvent:
+    """The Account/search answer to a request sent at ``sent``."""
+    return AccountEvent(COMBINE, name=NAME, balance=balance, can_trade=True, read_at=sent)
+
+
 @pytest.mark.parametrize("order", ORDERS, ids=",".join)
 def test_a_close_that_slips_to_the_buffer_is_acted_on_once_its_pushes_have_settled(
     order: tuple[str, ...]
@@ -93,6 +111,7 @@ def test_a_close_that_slips_to_the_buffer_is_acted_on_once_its_pushes_have_settl
     # −400 and +120 open: equity 48,320, $320 of room. The MNQ close fills 25 points lower
     # than its last price: −500 realized, equity 48,220, $220: inside the $250 buffer.
     engine, clock, port = two_positions(48_600.0, 19_800.0, 5_024.0)
+    asked = asks(engine)
     assert rule_014(port) == []
     pushes = close_pushes(MNQ, -500.0, 48_100.0, clock.now())
     for name in order:
@@ -129,6 +148,89 @@ def test_a_slipped_close_that_leaves_the_account_flat_is_still_locked() -> None:
     engine.tick()  # no balance push came: the trade's loss counts
     lock = engine.lockouts.get(COMBINE, "RULE-014")
     assert lock is not None
+
+
+def lost_push(engine: Any, clock: Any, lost: str, mnq_pnl: float = -400.0) -> None:
+    """MNQ (at ``mnq_pnl``) and the MES winner (+300) close within a moment; the balance push
+    of the ``lost`` one never comes (the trades do)."""
+    engine.handle(position(MNQ, 0, 0.0, account_id=COMBINE))
+    engine.handle(position(MES, 0, 0.0, account_id=COMBINE, position_id=2))
+    engine.handle(trade(str(mnq_pnl), fees="0", at=clock.now(), account_id=COMBINE,
+                        contract_id=MNQ))
+    engine.handle(trade("300", fees="0", at=clock.now(), account_id=COMBINE, contract_id=MES))
+    only_push = 48_600.0 + (mnq_pnl if lost == "winner" else 300.0)
+    engine.handle(AccountEvent(COMBINE, balance=only_push))
+
+
+def test_two_closes_whose_winner_s_push_is_lost_are_settled_by_a_read() -> None:
+    # MNQ −400 and MES +300 open on 48,600: equity 48,500, $500 from the floor. Pushes alone
+    # read 48,200 (the winner's profit taken as already in the balance): $200, at the buffer.
+    # The last read and the closes since read 48,500. They disagree: the account is read.
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    asked = asks(engine)
+    lost_push(engine, clock, "winner")
+    for _ in range(4):
+        clock.advance(1)
+        engine.tick()
+    assert rule_014(port) == []
+    assert asked and {a.account_id for a in asked} == {COMBINE}
+    engine.handle(balance_read(48_500.0, clock.now()))  # both closes booked
+    for _ in range(int(READ_WAIT.total_seconds()) + 2):
+        clock.advance(1)
+        engine.tick()
+    assert rule_014(port) == [] and engine.lockouts.get(COMBINE, "RULE-014") is None
+    account = engine.mirror.account(COMBINE)
+    assert account.settled_balance(clock.now()) == pytest.approx(48_500.0)
+    assert account.balance_confirmed()
+
+
+def test_two_closes_whose_loser_s_push_is_lost_need_no_read_when_both_readings_are_clear() -> None:
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    asked = asks(engine)
+    lost_push(engine, clock, "loser")  # pushes read 48,900; the closes since the read 48,500
+    for _ in range(4):
+        clock.advance(1)
+        engine.tick()
+    assert rule_014(port) == [] and asked == []
+
+
+def test_a_loss_a_lost_push_hid_is_found_by_the_read() -> None:
+    # The MNQ close fills far lower (−750) and its balance push is lost while the MES
+    # winner's arrives: pushes say $900 of room; the closes since the read say $150, inside
+    # the buffer. The account is read, and the read shows it.
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    asked = asks(engine)
+    lost_push(engine, clock, "loser", mnq_pnl=-750.0)
+    clock.advance(3)
+    engine.tick()
+    assert rule_014(port) == [] and asked
+    engine.handle(balance_read(48_150.0, clock.now()))
+    assert engine.lockouts.get(COMBINE, "RULE-014") is not None
+
+
+def test_readings_that_disagree_with_rest_down_are_acted_on_after_the_wait() -> None:
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    asked = asks(engine)
+    lost_push(engine, clock, "loser", mnq_pnl=-750.0)
+    for _ in range(3 + int(READ_WAIT.total_seconds())):
+        clock.advance(1)
+        engine.tick()  # flat: only the clock brings the guard back
+    [command] = rule_014(port)
+    assert "could not be read" in command.reason
+    assert len(asked) >= 2  # asked again while waiting
+
+
+def test_a_read_sent_before_a_push_does_not_undo_the_push() -> None:
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    sent = clock.now()
+    clock.advance(0.2)
+    engine.handle(position(MNQ, 0, 0.0, account_id=COMBINE))
+    engine.handle(AccountEvent(COMBINE, balance=48_200.0))  # the close's push
+    clock.advance(0.1)
+    engine.handle(balance_read(48_600.0, sent))  # the answer to a request sent before it
+    account = engine.mirror.account(COMBINE)
+    assert account.balance == 48_200.0
+    assert not account.balance_confirmed()
 
 
 def test_the_winner_s_profit_counts_until_a_late_balance_shows_it() -> None:

@@ -7,6 +7,7 @@ changes state and never talks to the gateway; the engine does both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -73,6 +74,7 @@ class RuleContext:
         "holidays",
         "plans",
         "open_book",
+        "ask_reread",
     )
 
     def __init__(
@@ -100,6 +102,9 @@ class RuleContext:
         self.holidays = holidays
         self.plans = plans
         self.open_book = open_book
+        # Asks for the account to be read again over REST (the engine sets it; None: nothing
+        # can read, as in a snapshot).
+        self.ask_reread: Callable[[str], None] | None = None
 
     @property
     def account_id(self) -> int:

@@ -6,9 +6,19 @@ the day when the distance falls to ``buffer``. It judges on every quote. With a 
 priced yet, or no balance known, no decision is taken (the dashboard says why). Warnings come
 as the distance falls to each ``warn_at`` amount, once a trading day each, and only nearer:
 a warning told uses up the farther ones for the day.
+
+After a fill, the balance the app holds comes from pushes that may belong to another fill or be
+lost (two closes a moment apart, a position push that never came). So equity is also read a
+second way, from the last balance read over REST plus every close seen since
+(:meth:`core.modules.mirror.AccountMirror.read_reading`). When the two agree, the guard acts at
+once; when they disagree about the buffer, it asks for the account over REST (the whole of it:
+positions too) and acts on the read. If no read comes within ``READ_WAIT`` (REST down), it acts
+on the reading that says the buffer is reached: a guard that never acts is worse.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from core.config.rules import MaxLossGuard
 from core.domain.events import (
@@ -22,6 +32,11 @@ from core.domain.events import (
 from core.domain.words import money
 from core.engine.rules.base import EPSILON, Breach, LockRequest, Rule, RuleContext
 from core.modules.lockouts import LockKind
+
+# How long the guard waits for a balance read it asked for before acting without one.
+READ_WAIT = timedelta(seconds=5)
+# And how often it asks again meanwhile (the re-reader serves requests that arrive together once).
+ASK_EVERY = timedelta(seconds=1)
 
 Watched = QuoteEvent | MarketTradeEvent | PositionEvent | AccountEvent | ClockTick | Recheck
 
@@ -38,6 +53,7 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
         # Read once: evaluate runs on every quote of every guarded account.
         self._buffer, self._share = config.buffer, config.buffer_share
         self._nearest_first = tuple(reversed(config.warn_at))
+        self._last_ask: dict[int, datetime] = {}  # account → when a read was last asked for
 
     def evaluate(self, ctx: RuleContext, event: Watched) -> list[Breach]:
         plans = ctx.plans
@@ -54,7 +70,26 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
             return []  # a position without a price: no guess
         distance = balance + open_pnl - floor.value
         buffer = max(self._buffer, self._share * floor.mll_amount)
-        if distance > buffer + EPSILON:
+        account = ctx.account
+        at_buffer = distance <= buffer + EPSILON
+        unread = ""
+        if not account.balance_confirmed():
+            # Pushes since the last read: the other reading (the read's balance and every close
+            # since) must agree before anything is done; else the balance is read again.
+            read_balance = account.read_reading()
+            read_at_buffer = (read_balance is not None
+                              and read_balance + open_pnl - floor.value <= buffer + EPSILON)
+            agree = read_balance is not None and read_at_buffer == at_buffer
+            if not agree and (at_buffer or read_at_buffer):
+                if self._wait_for_read(ctx):
+                    return []
+                unread = " (the balance could not be read again after the last fill)"
+                if read_at_buffer and not at_buffer:
+                    assert read_balance is not None
+                    distance = read_balance + open_pnl - floor.value
+                    balance, at_buffer = read_balance, True
+        account.balance_check_asked_at = None
+        if not at_buffer:
             for n, amount in enumerate(self._nearest_first):
                 if distance <= amount + EPSILON:
                     reason = (
@@ -67,7 +102,23 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
             return []
         reason = (
             f"equity {money(balance + open_pnl)} is {money(distance)} from the Maximum Loss "
-            f"Limit floor {money(floor.value)} (buffer {money(buffer)}): flat for the day"
+            f"Limit floor {money(floor.value)} (buffer {money(buffer)}): flat for the day{unread}"
         )
         lock = LockRequest(LockKind.HARD, ctx.calendar.next_reset(ctx.now))
         return [self.breach(ctx, reason, self.flatten(ctx, reason), lock=lock)]
+
+    def _wait_for_read(self, ctx: RuleContext) -> bool:
+        """True while a balance read asked for may still come (asked again every second)."""
+        account, now, ask = ctx.account, ctx.now, ctx.ask_reread
+        if ask is None:
+            return False  # nothing can read (a snapshot): the reading is all there is
+        asked = account.balance_check_asked_at
+        if asked is None:
+            asked = account.balance_check_asked_at = now
+        if now - asked >= READ_WAIT:
+            return False
+        last = self._last_ask.get(account.account_id)
+        if last is None or now - last >= ASK_EVERY or now < last:
+            self._last_ask[account.account_id] = now
+            ask("the Maximum Loss Limit guard needs the balance after a fill")
+        return True
