@@ -17,7 +17,7 @@ from core.app.day_summary import DaySummary, summary_lines
 from core.app.state_notices import ProtectionGap, StateRebuildDone, StateRebuilt, StateWriteFailed
 from core.app.words import rule_name
 from core.domain.words import money
-from core.engine.notices import LimitWarning
+from core.engine.notices import LimitWarning, RuleError
 from gui.popup_window import CRITICAL, INFO, WARNING
 
 MLL_GUARD = "RULE-014"
@@ -54,6 +54,11 @@ def state_popup(notice: Any, who: Callable[[int], str], zone: ZoneInfo,
         title, text = state_words.gap(notice, zone, contract_name)
         return ("protection_gap", title, f"{who(notice.account_id)}: {text}", WARNING,
                 notice.account_id)
+    if isinstance(notice, RuleError):
+        return ("rule_error", f"{rule_name(notice.rule_id)} could not judge an update",
+                f"{who(notice.account_id)}: it took no decision on that update; the other "
+                "rules still ran. If this repeats, restart Risk Manager and keep the log for "
+                "support.", WARNING, notice.account_id)
     return None
 
 

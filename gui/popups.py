@@ -40,6 +40,7 @@ from core.engine.notices import (
     LockCleared,
     LockSet,
     LossWarning,
+    RuleError,
     SymbolLockCleared,
     SymbolLockSet,
 )
@@ -62,6 +63,7 @@ from gui.popup_words import (
 )
 
 _HUB_WORDS = {"user": "account updates", "market": "market data"}
+RULE_ERROR_EVERY = 600.0  # seconds between two messages about the same failing rule
 _QUIET_ACTIONS = {"modify_stop", "place_stop"}  # trade management moves stops all day long
 
 
@@ -127,6 +129,7 @@ class Notifier(QObject):
         )
         self._names: dict[int, str] = {}
         self._alarms: dict[CommandKey, _Alarm] = {}
+        self._rule_errors: dict[tuple[str, int], float] = {}  # (rule, account) → last told
         self._unsaved: tuple[StateWriteFailed, float] | None = None  # the alarm, last shown
         self._actions: dict[int, _Actions] = {}
         # Connection: the real state, and what the trader was last told about it.
@@ -190,6 +193,15 @@ class Notifier(QObject):
             self._enforcement_resolved(notice.command, notice.attempts)
         elif isinstance(notice, StateWriteFailed | StateWriteRecovered):
             self._state_write(notice)
+        elif isinstance(notice, RuleError):
+            # A rule that fails once fails on every quote: told once per rule and account
+            # every RULE_ERROR_EVERY seconds, not a thousand times a second.
+            key, now = (notice.rule_id, notice.account_id), self._monotonic()
+            last = self._rule_errors.get(key)
+            told = state_popup(notice, self._account, self.zone, self._contract_name)
+            if told is not None and (last is None or now - last >= RULE_ERROR_EVERY):
+                self._rule_errors[key] = now
+                self._show(*told)
         else:
             told = state_popup(notice, self._account, self.zone, self._contract_name)
             if told is not None:

@@ -301,3 +301,17 @@ def test_history_is_capped_and_announced(qtbot: QtBot, monkeypatch: pytest.Monke
     assert len(seen) == 5
     r.bridge.close()
     r.tray.close()
+
+
+def test_a_rule_that_failed_is_told_by_name_without_the_exception(rig: Rig) -> None:
+    from core.engine.notices import RuleError
+
+    rig.publish(RuleError("RULE-003", ACCOUNT, "ZeroDivisionError('float division by zero')"))
+    told = rig.notifier.history[-1]
+    assert (told.kind, told.title) == ("rule_error", "Daily loss limit could not judge an update")
+    assert "PA-1 (26282486): it took no decision on that update" in told.body
+    assert "ZeroDivisionError" not in told.body and "RULE-003" not in told.title + told.body
+    shown = len(rig.notifier.history)
+    for _ in range(50):  # failing again on every quote: not told again at once
+        rig.publish(RuleError("RULE-003", ACCOUNT, "ZeroDivisionError('float division by zero')"))
+    assert len(rig.notifier.history) == shown

@@ -111,7 +111,6 @@ def test_a_close_that_slips_to_the_buffer_is_acted_on_once_its_pushes_have_settl
     # −400 and +120 open: equity 48,320, $320 of room. The MNQ close fills 25 points lower
     # than its last price: −500 realized, equity 48,220, $220: inside the $250 buffer.
     engine, clock, port = two_positions(48_600.0, 19_800.0, 5_024.0)
-    asked = asks(engine)
     assert rule_014(port) == []
     pushes = close_pushes(MNQ, -500.0, 48_100.0, clock.now())
     for name in order:
