@@ -18,6 +18,7 @@ may be behind and the size rule holds to the plan's maximum.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -129,8 +130,8 @@ async def rebuild_mll(engine: Engine, rest: GatewayRest, account_id: int, balanc
 class MllRebuild:
     """Keeps every protected Topstep account's floor up to date: at start-up (accounts never
     seen, resets missed while the app was off) and after any reset that could not take its day
-    in (the PC asleep through it, no balance known then). A failed read is tried again later;
-    meanwhile the dashboard says the floor is behind."""
+    in (the PC asleep through it, no balance known then). A failed read is tried again later,
+    until it succeeds; meanwhile the dashboard says the floor is behind."""
 
     def __init__(self, engine: Engine, rest: GatewayRest, spawn: Callable[[Any, str], None],
                  pause: float = PAUSE, retry_after: Sequence[float] = RETRY_AFTER) -> None:
@@ -138,7 +139,7 @@ class MllRebuild:
         self.rest = rest
         self._spawn = spawn
         self._pause = pause
-        self._retry_after = tuple(retry_after)
+        self._retry_after = tuple(retry_after) or RETRY_AFTER
         self._running: set[int] = set()
 
     def start(self, accounts: Sequence[AccountEvent]) -> None:
@@ -160,8 +161,15 @@ class MllRebuild:
         self._spawn(self._run(account_id, balance), f"mll-rebuild-{account_id}")
 
     async def _run(self, account_id: int, balance: float | None) -> None:
+        # The listed pauses, then the last one for as long as it takes: a floor behind Topstep's
+        # is a guard acting too late, so the history is never given up on.
+        delays = itertools.chain((0.0,), self._retry_after, itertools.repeat(self._retry_after[-1]))
         try:
-            for delay in (0.0, *self._retry_after):
+            for tries, delay in enumerate(delays):
+                if tries == len(self._retry_after) + 1:
+                    log.warning("account %s: the loss-limit floor is still not up to date with "
+                                "its trade history: it may be below Topstep's; trying again "
+                                "every %.0f minutes", account_id, self._retry_after[-1] / 60)
                 await asyncio.sleep(delay)
                 try:
                     if balance is None:
@@ -174,8 +182,6 @@ class MllRebuild:
                     if not self._behind(account_id):
                         return
                 balance = None  # the next try reads the balance afresh (a reset has passed)
-            log.warning("account %s: the loss-limit floor is still not up to date with its trade "
-                        "history: it may be below Topstep's", account_id)
         finally:
             self._running.discard(account_id)
 
