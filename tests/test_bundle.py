@@ -150,7 +150,8 @@ def start(run: list[Running], command: list[str], tmp_path: Path, **env: str) ->
 def assert_clean(app: Running, code: int) -> None:
     assert code == 0, app.output()
     assert "stopped cleanly" in app.lines[-1], app.output()
-    assert not [line for line in app.lines if " ERROR " in line or "Traceback" in line]
+    errors = [line for line in app.lines if " ERROR " in line or "Traceback" in line]
+    assert not errors, app.output()
 
 
 # --- layout -----------------------------------------------------------------------------------

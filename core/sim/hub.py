@@ -149,7 +149,10 @@ class SignalRHub:
             return web.Response(status=401)
         ws = web.WebSocketResponse(heartbeat=None, autoping=True, compress=False)
         transport = request.transport
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionError:  # the client went away during the upgrade (it stopped)
+            return ws
         conn = HubConnection(next(self._ids), ws, transport, self.max_queue)
         self.connections.add(conn)
         writer = asyncio.create_task(conn.write_loop())

@@ -127,6 +127,9 @@ class RestApi:
                 return web.Response(status=429)
         try:
             raw = await request.text()
+        except ConnectionError:  # the client went away mid-request (it stopped): nobody to answer
+            return web.Response(status=400)
+        try:
             body = json.loads(raw) if raw.strip() else {}
             if not isinstance(body, dict):
                 raise BadRequest("$", "The request body must be a JSON object.")
