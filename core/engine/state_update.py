@@ -48,10 +48,9 @@ def update_state(engine: Engine, event: Any, now: datetime) -> list[EnforcementC
             return None
         closed = closed_size(change.before, change.after)
         if closed:
-            account.last_close_at = now
             account.unbooked.close_seen(
                 change.contract_id, closed, _closed_pnl(engine, change, entry, closed), now,
-                balance_first,
+                balance_first, event.read_at,
             )
         engine.open_pnl_book.position_changed(account)
         if change.after != change.before:

@@ -120,17 +120,19 @@ class AccountMirror:
     balance_changed_at: datetime | None = None
     # And the other way round: closes whose P&L the balance may not show yet.
     unbooked: UnbookedCloses = field(default_factory=UnbookedCloses)
-    # When the stream last showed a close, when a push last brought a balance (and last
-    # changed it), and the balance the last REST read returned with when it was sent: a read
-    # after the last close and the last pushed change holds them for certain; pushes alone may
-    # not (see balance_confirmed and read_reading). The first balance known stands for a read.
-    last_close_at: datetime | None = None
+    # When a push last brought a balance (and last changed it), and the balance the last REST
+    # read returned with when it was sent: a read sent once every close known had surely been
+    # booked holds them all; pushes alone may not (see balance_confirmed and read_reading).
+    # The first balance known stands for a read.
     balance_pushed_at: datetime | None = None
     balance_push_changed_at: datetime | None = None
     read_balance: float | None = None
     balance_read_at: datetime | None = None
-    # When RULE-014 first asked to read the balance again (None: not waiting for a read).
+    # When RULE-014 first asked to read the balance again (None: not waiting for a read), and
+    # since when its two readings have agreed the buffer is not reached (the wait ends only
+    # after they have agreed that long, or a read settles it).
     balance_check_asked_at: datetime | None = None
+    balance_check_calm_since: datetime | None = None
     positions: dict[str, Position] = field(default_factory=dict)
     orders: dict[int, OrderEvent] = field(default_factory=dict)
     # Bumped on every position/order update: a REST read overtaken by the stream is stale.
@@ -166,8 +168,8 @@ class AccountMirror:
         read = self.balance_read_at
         if read is None:
             return False
-        closed, pushed = self.last_close_at, self.balance_push_changed_at
-        return (closed is None or read >= closed) and (pushed is None or read >= pushed)
+        settled, pushed = self.unbooked.settled_by(), self.balance_push_changed_at
+        return (settled is None or read >= settled) and (pushed is None or read >= pushed)
 
     def read_reading(self) -> float | None:
         """The balance as the last read said, with every close seen since: what to add open
@@ -220,18 +222,15 @@ class PositionsMirror:
             mirror.name = event.name
         read_at = event.read_at
         if event.balance is not None and read_at is not None:
-            pushed = mirror.balance_pushed_at
-            if pushed is not None and now is not None and pushed > read_at:
-                # A push came after the read was sent: the read's balance may be the older one.
-                log.info("a balance read of account %s overtaken by a push: kept the push's",
-                         event.account_id)
+            why_not = self._read_unsure(mirror, read_at)
+            if why_not:
+                log.info("a balance read of account %s not taken: %s", event.account_id, why_not)
             else:
-                # What the read holds is known exactly: the closes seen before it, nothing after.
+                # Sure of every close known: the balance holds them all.
                 self._set_balance(mirror, event.balance, now, pushed=False)
                 mirror.unbooked.booked_by_read(read_at)
-                if mirror.balance_read_at is None or read_at >= mirror.balance_read_at:
-                    mirror.balance_read_at = read_at
-                    mirror.read_balance = event.balance
+                mirror.balance_read_at = read_at
+                mirror.read_balance = event.balance
         elif event.balance is not None:
             mirror.balance_pushed_at = now
             if mirror.read_balance is None and now is not None:
@@ -245,12 +244,29 @@ class PositionsMirror:
         return before, mirror.can_trade
 
     @staticmethod
+    def _read_unsure(mirror: AccountMirror, read_at: datetime) -> str:
+        """Why a balance read sent at ``read_at`` cannot be taken as it stands ("" if it can)."""
+        pushed = mirror.balance_pushed_at
+        if pushed is not None and pushed > read_at:
+            return "a push came after it was sent (the push's balance is the newer one)"
+        if mirror.balance_read_at is not None and read_at < mirror.balance_read_at:
+            return "a later read was taken already"
+        if mirror.unbooked.unsure_for(read_at):
+            return "it may or may not hold a close just seen; it is read again"
+        return ""
+
+    @staticmethod
     def _set_balance(
         mirror: AccountMirror, balance: float, now: datetime | None, pushed: bool = True
     ) -> None:
+        if not pushed:
+            # A read comes with the positions read just before it: no open loss of a close it
+            # holds is still waiting to go, so the balance before it is not read as well.
+            mirror.balance_changed_at = None
         if balance != mirror.balance:
-            mirror.balance_before = mirror.balance
-            mirror.balance_changed_at = now
+            if pushed:
+                mirror.balance_before = mirror.balance
+                mirror.balance_changed_at = now
             mirror.balance = balance
             if pushed:
                 mirror.unbooked.balance_changed()

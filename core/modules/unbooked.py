@@ -39,6 +39,9 @@ class UnbookedClose:
     seen_at: datetime
     # A balance change came just before (or since): the balance probably holds it already.
     in_balance: bool
+    # A balance read sent at or after this surely holds the close (one sent before may or may
+    # not: the gateway books a fill and pushes it in no set order).
+    booked_by: datetime
     traded_size: int = 0
     traded_pnl: float = 0.0
 
@@ -71,10 +74,12 @@ class UnbookedCloses:
     since_read: list[UnbookedClose] = field(default_factory=list)
 
     def close_seen(
-        self, contract_id: str, size: int, mark_pnl: float | None, now: datetime, in_balance: bool
+        self, contract_id: str, size: int, mark_pnl: float | None, now: datetime, in_balance: bool,
+        booked_by: datetime | None = None,
     ) -> None:
         self.prune(now)
-        close = UnbookedClose(contract_id, size, mark_pnl, now, in_balance)
+        close = UnbookedClose(contract_id, size, mark_pnl, now, in_balance,
+                              now + BALANCE_SETTLES if booked_by is None else booked_by)
         for trade in [t for t in self.early_trades if t.contract_id == contract_id]:
             if close.traded_size >= size:
                 break
@@ -104,15 +109,25 @@ class UnbookedCloses:
         for close in self.closes:
             close.in_balance = True
 
+    def unsure_for(self, read_at: datetime) -> bool:
+        """A close is known that a balance read sent at ``read_at`` may or may not hold."""
+        return any(c.booked_by > read_at for c in self.since_read)
+
     def booked_by_read(self, read_at: datetime) -> None:
-        """A balance read over REST sent at ``read_at`` holds every close seen before it (and
-        the trades that priced them): they no longer change the reading at all."""
+        """A balance read over REST sent at ``read_at`` (sure of every close known: see
+        unsure_for) holds them all, and the trades that priced them: they no longer change
+        the reading at all."""
         if self.closes:
-            self.closes = [c for c in self.closes if c.seen_at > read_at]
+            self.closes = [c for c in self.closes if c.booked_by > read_at]
         if self.early_trades:
-            self.early_trades = [t for t in self.early_trades if t.seen_at > read_at]
+            self.early_trades = [t for t in self.early_trades
+                                 if t.seen_at + BALANCE_SETTLES > read_at]
         if self.since_read:
-            self.since_read = [c for c in self.since_read if c.seen_at > read_at]
+            self.since_read = [c for c in self.since_read if c.booked_by > read_at]
+
+    def settled_by(self) -> datetime | None:
+        """From when a balance read holds every close known for certain (None: no close)."""
+        return max((c.booked_by for c in self.since_read), default=None)
 
     def since_read_pnl(self) -> float | None:
         """The P&L of every close since the last read (None: one has no price at all)."""

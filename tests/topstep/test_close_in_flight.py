@@ -21,6 +21,7 @@ from core.domain.events import AccountEvent
 from core.engine.notices import RereadNeeded
 from core.engine.rules.ladder import ladder_steps
 from core.engine.rules.r014_max_loss_guard import READ_WAIT
+from core.modules.unbooked import BALANCE_SETTLES
 from tests.builders import MES, MNQ, make_engine, position, quote, trade
 from tests.topstep.test_account_guard import COMBINE, guard_config
 
@@ -211,12 +212,80 @@ def test_readings_that_disagree_with_rest_down_are_acted_on_after_the_wait() -> 
     engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
     asked = asks(engine)
     lost_push(engine, clock, "loser", mnq_pnl=-750.0)
-    for _ in range(3 + int(READ_WAIT.total_seconds())):
+    for _ in range(3 + int((READ_WAIT + BALANCE_SETTLES).total_seconds())):
         clock.advance(1)
         engine.tick()  # flat: only the clock brings the guard back
     [command] = rule_014(port)
     assert "could not be read" in command.reason
     assert len(asked) >= 2  # asked again while waiting
+
+
+def rule_014_after(engine: Any, clock: Any, seconds: int, mes_last: float = 5_060.0) -> list[Any]:
+    """The guard's commands after ``seconds`` of clock ticks and MES quotes."""
+    port = engine.port
+    for _ in range(seconds):
+        clock.advance(1)
+        engine.tick()
+        engine.handle(quote(MES, last=mes_last))
+    return rule_014(port)
+
+
+@pytest.mark.parametrize("push", ["arrives", "lost"])
+def test_a_read_sent_just_before_a_close_may_hold_it_and_is_not_taken_as_sure(push: str) -> None:
+    # A read is sent; the MNQ close (−400) is booked by the gateway before the answer is built,
+    # but its position push arrives after the read was sent. The answer (48,200) holds the
+    # close: taken as sure, the close would count twice ($100 from the floor).
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    sent = clock.now()
+    clock.advance(0.1)
+    engine.handle(position(MNQ, 0, 0.0, account_id=COMBINE))
+    engine.handle(trade("-400", fees="0", at=clock.now(), account_id=COMBINE, contract_id=MNQ))
+    clock.advance(0.1)
+    engine.handle(balance_read(48_200.0, sent))
+    clock.advance(0.4)
+    if push == "arrives":
+        engine.handle(AccountEvent(COMBINE, balance=48_200.0))
+    assert rule_014_after(engine, clock, 10) == []  # true equity 48,500: $500 of room
+
+
+def test_a_read_answered_before_the_gateway_booked_a_close_does_not_hide_its_loss() -> None:
+    # The MNQ close fills far lower (−750); a read sent a moment after its position push is
+    # answered before the gateway booked it (48,600); the balance push is lost. True equity
+    # 48,150: $150, inside the buffer.
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    engine.handle(position(MNQ, 0, 0.0, account_id=COMBINE))
+    engine.handle(trade("-750", fees="0", at=clock.now(), account_id=COMBINE, contract_id=MNQ))
+    clock.advance(0.1)
+    engine.handle(balance_read(48_600.0, clock.now()))
+    assert rule_014_after(engine, clock, 3)
+
+
+def test_reads_applied_out_of_order_keep_the_newer_balance() -> None:
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    older = clock.now()
+    clock.advance(0.5)
+    newer = clock.now()
+    clock.advance(3)
+    engine.handle(balance_read(48_700.0, newer))
+    engine.handle(balance_read(48_100.0, older))  # a slower request sent earlier
+    account = engine.mirror.account(COMBINE)
+    assert account.balance == 48_700.0 and account.read_balance == 48_700.0
+    assert rule_014_after(engine, clock, 3) == []
+
+
+def test_with_rest_down_a_price_swinging_around_the_buffer_does_not_restart_the_wait() -> None:
+    # Pushes read too high (the loser's balance push lost); REST is down. The trader holds a
+    # new MES long whose price swings out of the buffer one second in five: the guard still
+    # acts once its wait has run out, not never.
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    lost_push(engine, clock, "loser", mnq_pnl=-750.0)  # truth 48,150: $150 of room
+    engine.handle(position(MES, 1, 5_060.0, account_id=COMBINE, position_id=3))
+    waited = int((READ_WAIT + BALANCE_SETTLES).total_seconds()) + 3
+    for second in range(waited):
+        clock.advance(1)
+        engine.handle(quote(MES, last=5_085.0 if second % 5 == 0 else 5_060.0))
+        engine.tick()
+    assert rule_014(port)
 
 
 def test_a_read_sent_before_a_push_does_not_undo_the_push() -> None:

@@ -12,8 +12,9 @@ lost (two closes a moment apart, a position push that never came). So equity is 
 second way, from the last balance read over REST plus every close seen since
 (:meth:`core.modules.mirror.AccountMirror.read_reading`). When the two agree, the guard acts at
 once; when they disagree about the buffer, it asks for the account over REST (the whole of it:
-positions too) and acts on the read. If no read comes within ``READ_WAIT`` (REST down), it acts
-on the reading that says the buffer is reached: a guard that never acts is worse.
+positions too) and acts on the read, sent once every close known has surely been booked. If
+no read settles it within ``READ_WAIT`` of then (REST down), it acts on the reading that says
+the buffer is reached: a guard that never acts is worse.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from core.domain.events import (
 from core.domain.words import money
 from core.engine.rules.base import EPSILON, Breach, LockRequest, Rule, RuleContext
 from core.modules.lockouts import LockKind
+from core.modules.mirror import AccountMirror
+from core.modules.unbooked import BALANCE_SETTLES
 
 # How long the guard waits for a balance read it asked for before acting without one.
 READ_WAIT = timedelta(seconds=5)
@@ -73,7 +76,9 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
         account = ctx.account
         at_buffer = distance <= buffer + EPSILON
         unread = ""
-        if not account.balance_confirmed():
+        if account.balance_confirmed():
+            self._stop_waiting(account)
+        else:
             # Pushes since the last read: the other reading (the read's balance and every close
             # since) must agree before anything is done; else the balance is read again.
             read_balance = account.read_reading()
@@ -81,6 +86,7 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
                               and read_balance + open_pnl - floor.value <= buffer + EPSILON)
             agree = read_balance is not None and read_at_buffer == at_buffer
             if not agree and (at_buffer or read_at_buffer):
+                account.balance_check_calm_since = None
                 if self._wait_for_read(ctx):
                     return []
                 unread = " (the balance could not be read again after the last fill)"
@@ -88,7 +94,16 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
                     assert read_balance is not None
                     distance = read_balance + open_pnl - floor.value
                     balance, at_buffer = read_balance, True
-        account.balance_check_asked_at = None
+            elif at_buffer or account.balance_check_asked_at is None:
+                self._stop_waiting(account)
+            else:
+                # Both say the buffer is not reached, for now: a price swinging around it must
+                # not restart the wait each time, so the wait ends only after a calm READ_WAIT.
+                calm = account.balance_check_calm_since
+                if calm is None:
+                    account.balance_check_calm_since = ctx.now
+                elif ctx.now - calm >= READ_WAIT:
+                    self._stop_waiting(account)
         if not at_buffer:
             for n, amount in enumerate(self._nearest_first):
                 if distance <= amount + EPSILON:
@@ -108,17 +123,26 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
         return [self.breach(ctx, reason, self.flatten(ctx, reason), lock=lock)]
 
     def _wait_for_read(self, ctx: RuleContext) -> bool:
-        """True while a balance read asked for may still come (asked again every second)."""
+        """True while a read that settles the readings may still come: asked for (every
+        second) once a read would surely hold every close known, for READ_WAIT past that."""
         account, now, ask = ctx.account, ctx.now, ctx.ask_reread
         if ask is None:
-            return False  # nothing can read (a snapshot): the reading is all there is
+            return False  # nothing can read (a snapshot): the readings are all there is
         asked = account.balance_check_asked_at
         if asked is None:
             asked = account.balance_check_asked_at = now
-        if now - asked >= READ_WAIT:
+        if now - asked >= READ_WAIT + BALANCE_SETTLES:
             return False
+        settled = account.unbooked.settled_by()
+        if settled is not None and now < settled:
+            return True  # a read sent now might or might not hold the last close
         last = self._last_ask.get(account.account_id)
         if last is None or now - last >= ASK_EVERY or now < last:
             self._last_ask[account.account_id] = now
             ask("the Maximum Loss Limit guard needs the balance after a fill")
         return True
+
+    @staticmethod
+    def _stop_waiting(account: AccountMirror) -> None:
+        account.balance_check_asked_at = None
+        account.balance_check_calm_since = None
