@@ -113,7 +113,7 @@ class PositionEvent:
     average_price: float | None
     created_at: datetime | None = None
     display_name: str | None = None
-    # A removal found by a REST read (the position was gone from it): when that read was sent.
+    # A removal found by a REST read (the position was gone from it): when that answer came.
     # The close was booked before then, so a balance read sent after it holds it for certain.
     read_at: datetime | None = None
 

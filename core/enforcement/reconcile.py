@@ -45,14 +45,15 @@ async def reconcile_account(
         # must not be judged as still open on top of it.
         engine.handle(replace(read, balance=None, read_at=None))
     mirror = engine.mirror.account(account_id)
-    sent: list[datetime] = []  # when each read was sent: the last one is the answer's
+    answered: list[datetime] = []  # when each answer came: a close it shows was booked by then
 
     async def read_positions() -> list[PositionEvent]:
-        sent.append(engine.clock.now())
-        return await rest.open_positions(account_id)
+        positions = await rest.open_positions(account_id)
+        answered.append(engine.clock.now())
+        return positions
 
     positions, fresh = await _read_unovertaken(read_positions, mirror)
-    positions_sent = sent[-1]
+    positions_answered = answered[-1]
     seen = {p.contract_id for p in positions}
     for position in positions:
         if fresh or position.contract_id not in mirror.positions:
@@ -62,7 +63,7 @@ async def reconcile_account(
         if fresh and contract_id not in seen:
             # Closed while we were away: the same removal the stream would have pushed.
             engine.handle(PositionEvent(gone.position_id, account_id, contract_id, 0, 0,
-                                        gone.average_price, read_at=positions_sent))
+                                        gone.average_price, read_at=positions_answered))
             closed_unseen = True
     if closed_unseen:
         # The balance read above may predate those closes: one read after them holds them for

@@ -48,10 +48,11 @@ def update_state(engine: Engine, event: Any, now: datetime) -> list[EnforcementC
             return None
         closed = closed_size(change.before, change.after)
         if closed:
-            account.unbooked.close_seen(
+            close = account.unbooked.close_seen(
                 change.contract_id, closed, _closed_pnl(engine, change, entry, closed), now,
                 balance_first, event.read_at,
             )
+            account.since_read.close_seen(close, now)
         engine.open_pnl_book.position_changed(account)
         if change.after != change.before:
             # The position a past close acted on is gone: closed and reopened at the same
@@ -76,6 +77,8 @@ def update_state(engine: Engine, event: Any, now: datetime) -> list[EnforcementC
             account.unbooked.trade_seen(
                 event.contract_id, event.size, float(event.net_pnl), event.created_at, now
             )
+        elif not event.voided:
+            account.since_read.opening_fill(float(event.costs))  # closes carry their own
     elif kind is AccountEvent:
         engine.mirror.apply_account(event, now)
         if event.can_trade is True and engine.lockouts.get(account_id, AuthLossGuardRule.rule_id):

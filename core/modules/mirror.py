@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from core.domain.events import AccountEvent, OrderEvent, PositionEvent
+from core.modules.since_read import SinceRead
 from core.modules.unbooked import BALANCE_SETTLES, UnbookedCloses
 
 log = logging.getLogger(__name__)
@@ -120,14 +121,11 @@ class AccountMirror:
     balance_changed_at: datetime | None = None
     # And the other way round: closes whose P&L the balance may not show yet.
     unbooked: UnbookedCloses = field(default_factory=UnbookedCloses)
-    # When a push last brought a balance (and last changed it), and the balance the last REST
-    # read returned with when it was sent: a read sent once every close known had surely been
-    # booked holds them all; pushes alone may not (see balance_confirmed and read_reading).
-    # The first balance known stands for a read.
+    # Equity read a second way: the last REST read and what came since (pushes may mislead).
+    since_read: SinceRead = field(default_factory=SinceRead)
+    # When a push last brought a balance, and last changed it.
     balance_pushed_at: datetime | None = None
     balance_push_changed_at: datetime | None = None
-    read_balance: float | None = None
-    balance_read_at: datetime | None = None
     # When RULE-014 first asked to read the balance again (None: not waiting for a read), and
     # since when its two readings have agreed the buffer is not reached (the wait ends only
     # after they have agreed that long, or a read settles it).
@@ -163,21 +161,18 @@ class AccountMirror:
         return None if extra is None else balance + extra
 
     def balance_confirmed(self) -> bool:
-        """No close and no pushed balance change since the balance was last read over REST:
-        the balance holds every close for certain."""
-        read = self.balance_read_at
-        if read is None:
+        """Nothing since the balance was last read over REST (no close, no fill, no pushed
+        change): the balance is exactly the read's."""
+        read = self.since_read
+        if read.read_at is None or not read.settled or self.balance != read.balance:
             return False
-        settled, pushed = self.unbooked.settled_by(), self.balance_push_changed_at
-        return (settled is None or read >= settled) and (pushed is None or read >= pushed)
+        pushed = self.balance_push_changed_at
+        return pushed is None or read.read_at >= pushed
 
-    def read_reading(self) -> float | None:
-        """The balance as the last read said, with every close seen since: what to add open
-        P&L to when no push is trusted. None with no read yet or a close without a price."""
-        if self.read_balance is None:
-            return None
-        since = self.unbooked.since_read_pnl()
-        return None if since is None else self.read_balance + since
+    def read_reading(self) -> tuple[float, float] | None:
+        """The lowest and highest balance the last read and what came since allow: what to
+        add open P&L to when no push is trusted (see :mod:`core.modules.since_read`)."""
+        return self.since_read.reading()
 
     def balance_just_changed(self, now: datetime) -> bool:
         """A balance change not yet followed by a position update, within the window."""
@@ -222,20 +217,12 @@ class PositionsMirror:
             mirror.name = event.name
         read_at = event.read_at
         if event.balance is not None and read_at is not None:
-            why_not = self._read_unsure(mirror, read_at)
-            if why_not:
-                log.info("a balance read of account %s not taken: %s", event.account_id, why_not)
-            else:
-                # Sure of every close known: the balance holds them all.
-                self._set_balance(mirror, event.balance, now, pushed=False)
-                mirror.unbooked.booked_by_read(read_at)
-                mirror.balance_read_at = read_at
-                mirror.read_balance = event.balance
+            self._take_read(mirror, event.balance, read_at, now or read_at)
         elif event.balance is not None:
             mirror.balance_pushed_at = now
-            if mirror.read_balance is None and now is not None:
-                # Nothing read yet: the first balance known is where both readings start.
-                mirror.read_balance, mirror.balance_read_at = event.balance, now
+            if mirror.since_read.balance is None and now is not None and not mirror.positions:
+                # Nothing read yet and flat: the first balance known starts the second reading.
+                mirror.since_read.start_from(event.balance, now)
             elif event.balance != mirror.balance:
                 mirror.balance_push_changed_at = now
             self._set_balance(mirror, event.balance, now)
@@ -244,16 +231,19 @@ class PositionsMirror:
         return before, mirror.can_trade
 
     @staticmethod
-    def _read_unsure(mirror: AccountMirror, read_at: datetime) -> str:
-        """Why a balance read sent at ``read_at`` cannot be taken as it stands ("" if it can)."""
+    def _take_read(mirror: AccountMirror, balance: float, read_at: datetime, now: datetime) -> None:
+        """A balance read over REST, sent at ``read_at``."""
+        taken = mirror.since_read.read_at
+        if taken is not None and read_at < taken:
+            log.info("a balance read of account %s answered after a later one: not taken",
+                     mirror.account_id)
+            return
+        mirror.since_read.take(balance, read_at, now)
         pushed = mirror.balance_pushed_at
         if pushed is not None and pushed > read_at:
-            return "a push came after it was sent (the push's balance is the newer one)"
-        if mirror.balance_read_at is not None and read_at < mirror.balance_read_at:
-            return "a later read was taken already"
-        if mirror.unbooked.unsure_for(read_at):
-            return "it may or may not hold a close just seen; it is read again"
-        return ""
+            return  # a push came after it was sent: the push's balance is the newer one
+        PositionsMirror._set_balance(mirror, balance, now, pushed=False)
+        mirror.unbooked.booked_by_read(read_at)
 
     @staticmethod
     def _set_balance(

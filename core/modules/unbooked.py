@@ -12,11 +12,8 @@ balance shows it, so it is never counted twice); once the window has passed with
 change, the close's P&L counts as it is, profit or loss, until the balance takes it in.
 
 A balance push after a close is only probably the close's (two fills' pushes interleave, and a
-push can be lost). So the closes seen since the balance was last read over REST are also kept
-apart (``since_read``): the last read balance plus their P&L is a second reading of the same
-equity that no push can mislead. The guard that acts on equity (RULE-014) flattens when both
-readings agree, and reads the balance again when they do not; a read sent after a close holds
-it for certain.
+push can be lost): :mod:`core.modules.since_read` reads the same equity a second way, from the
+last balance read over REST.
 """
 
 from __future__ import annotations
@@ -69,14 +66,11 @@ class UnbookedCloses:
     closes: list[UnbookedClose] = field(default_factory=list)
     # Closing trades that came before their position update: they price the close it brings.
     early_trades: list[_Trade] = field(default_factory=list)
-    # Every close seen since the balance was last read over REST (the same objects: the trades
-    # that price a close price it in both lists), whatever the pushes said since.
-    since_read: list[UnbookedClose] = field(default_factory=list)
 
     def close_seen(
         self, contract_id: str, size: int, mark_pnl: float | None, now: datetime, in_balance: bool,
         booked_by: datetime | None = None,
-    ) -> None:
+    ) -> UnbookedClose:
         self.prune(now)
         close = UnbookedClose(contract_id, size, mark_pnl, now, in_balance,
                               now + BALANCE_SETTLES if booked_by is None else booked_by)
@@ -87,7 +81,7 @@ class UnbookedCloses:
             close.traded_pnl += trade.net
             self.early_trades.remove(trade)
         self.closes.append(close)
-        self.since_read.append(close)
+        return close
 
     def trade_seen(self, contract_id: str, size: int, net: float, created_at: datetime,
                    now: datetime) -> None:
@@ -109,35 +103,14 @@ class UnbookedCloses:
         for close in self.closes:
             close.in_balance = True
 
-    def unsure_for(self, read_at: datetime) -> bool:
-        """A close is known that a balance read sent at ``read_at`` may or may not hold."""
-        return any(c.booked_by > read_at for c in self.since_read)
-
     def booked_by_read(self, read_at: datetime) -> None:
-        """A balance read over REST sent at ``read_at`` (sure of every close known: see
-        unsure_for) holds them all, and the trades that priced them: they no longer change
-        the reading at all."""
+        """A balance read sent at ``read_at`` holds every close surely booked by then, and the
+        trades that priced them: they no longer change the reading at all."""
         if self.closes:
             self.closes = [c for c in self.closes if c.booked_by > read_at]
         if self.early_trades:
             self.early_trades = [t for t in self.early_trades
                                  if t.seen_at + BALANCE_SETTLES > read_at]
-        if self.since_read:
-            self.since_read = [c for c in self.since_read if c.booked_by > read_at]
-
-    def settled_by(self) -> datetime | None:
-        """From when a balance read holds every close known for certain (None: no close)."""
-        return max((c.booked_by for c in self.since_read), default=None)
-
-    def since_read_pnl(self) -> float | None:
-        """The P&L of every close since the last read (None: one has no price at all)."""
-        total = 0.0
-        for close in self.since_read:
-            pnl = close.pnl
-            if pnl is None:
-                return None
-            total += pnl
-        return total
 
     def adjustment(self, now: datetime) -> float | None:
         """What to add to the balance for the closes it may not show; None while a close in
@@ -168,7 +141,6 @@ class UnbookedCloses:
             self.early_trades = [t for t in self.early_trades if now - t.seen_at < BALANCE_SETTLES]
 
     def __bool__(self) -> bool:
-        """Something in a settling window (``since_read`` waits for a read, not the clock)."""
         return bool(self.closes or self.early_trades)
 
 

@@ -12,6 +12,7 @@ acts once ``READ_WAIT`` has passed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from itertools import permutations
 from typing import Any
 
@@ -220,21 +221,30 @@ def test_readings_that_disagree_with_rest_down_are_acted_on_after_the_wait() -> 
     assert len(asked) >= 2  # asked again while waiting
 
 
-def rule_014_after(engine: Any, clock: Any, seconds: int, mes_last: float = 5_060.0) -> list[Any]:
-    """The guard's commands after ``seconds`` of clock ticks and MES quotes."""
-    port = engine.port
+def rule_014_after(engine: Any, clock: Any, seconds: int, gateway_balance: float | None = None,
+                   ) -> list[Any]:
+    """The guard's commands after ``seconds`` of clock ticks and MES quotes; each read it asks
+    for is answered with ``gateway_balance`` (None: REST is down)."""
+    asked = asks(engine)
     for _ in range(seconds):
-        clock.advance(1)
+        clock.advance(0.5)
         engine.tick()
-        engine.handle(quote(MES, last=mes_last))
-    return rule_014(port)
+        engine.handle(quote(MES, last=5_060.0))
+        if asked and gateway_balance is not None:
+            asked.clear()
+            sent = clock.now()
+            clock.advance(0.2)  # the round trip
+            engine.handle(balance_read(gateway_balance, sent))
+    return rule_014(engine.port)
 
 
 @pytest.mark.parametrize("push", ["arrives", "lost"])
-def test_a_read_sent_just_before_a_close_may_hold_it_and_is_not_taken_as_sure(push: str) -> None:
+def test_a_read_sent_just_before_a_close_may_hold_it_and_never_makes_it_count_twice(
+    push: str
+) -> None:
     # A read is sent; the MNQ close (−400) is booked by the gateway before the answer is built,
     # but its position push arrives after the read was sent. The answer (48,200) holds the
-    # close: taken as sure, the close would count twice ($100 from the floor).
+    # close: taken as surely not holding it, the close would count twice ($100 from the floor).
     engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
     sent = clock.now()
     clock.advance(0.1)
@@ -245,19 +255,20 @@ def test_a_read_sent_just_before_a_close_may_hold_it_and_is_not_taken_as_sure(pu
     clock.advance(0.4)
     if push == "arrives":
         engine.handle(AccountEvent(COMBINE, balance=48_200.0))
-    assert rule_014_after(engine, clock, 10) == []  # true equity 48,500: $500 of room
+    assert rule_014_after(engine, clock, 20, gateway_balance=48_200.0) == []  # $500 of room
+    assert engine.mirror.account(COMBINE).balance_confirmed()
 
 
 def test_a_read_answered_before_the_gateway_booked_a_close_does_not_hide_its_loss() -> None:
     # The MNQ close fills far lower (−750); a read sent a moment after its position push is
     # answered before the gateway booked it (48,600); the balance push is lost. True equity
-    # 48,150: $150, inside the buffer.
+    # 48,150: $150, inside the buffer. The next read shows it.
     engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
     engine.handle(position(MNQ, 0, 0.0, account_id=COMBINE))
     engine.handle(trade("-750", fees="0", at=clock.now(), account_id=COMBINE, contract_id=MNQ))
     clock.advance(0.1)
     engine.handle(balance_read(48_600.0, clock.now()))
-    assert rule_014_after(engine, clock, 3)
+    assert rule_014_after(engine, clock, 6, gateway_balance=47_850.0)
 
 
 def test_reads_applied_out_of_order_keep_the_newer_balance() -> None:
@@ -269,8 +280,33 @@ def test_reads_applied_out_of_order_keep_the_newer_balance() -> None:
     engine.handle(balance_read(48_700.0, newer))
     engine.handle(balance_read(48_100.0, older))  # a slower request sent earlier
     account = engine.mirror.account(COMBINE)
-    assert account.balance == 48_700.0 and account.read_balance == 48_700.0
-    assert rule_014_after(engine, clock, 3) == []
+    assert account.balance == 48_700.0 and account.read_reading() == (48_700.0, 48_700.0)
+    assert rule_014_after(engine, clock, 6) == []
+
+
+def test_an_active_trader_s_reads_are_taken_and_keep_the_second_reading_true() -> None:
+    # A close every second, each with its fees, and a read served now and then: every read
+    # is taken (a close it may hold counts both ways), so the read-based reading never drifts.
+    engine, clock, port = make_engine(guard_config())
+    engine.handle(AccountEvent(COMBINE, name=NAME, balance=50_000.0, can_trade=True))
+    engine.handle(quote(MNQ, last=20_000.0))
+    balance = 50_000.0
+    for n in range(60):
+        engine.handle(position(MNQ, 1, 20_000.0, account_id=COMBINE))
+        engine.handle(trade(None, fees="0.37", at=clock.now(), account_id=COMBINE,
+                            contract_id=MNQ, trade_id=2 * n + 1, side=0))
+        clock.advance(0.5)
+        engine.handle(position(MNQ, 0, 0.0, account_id=COMBINE))
+        engine.handle(trade("-2", fees="0.37", at=clock.now(), account_id=COMBINE,
+                            contract_id=MNQ, trade_id=2 * n + 2))
+        balance -= 2.74
+        engine.handle(AccountEvent(COMBINE, balance=round(balance, 2)))
+        clock.advance(0.5)
+        if n % 10 == 9:
+            engine.handle(balance_read(round(balance, 2), clock.now() - timedelta(seconds=0.3)))
+    low, high = engine.mirror.account(COMBINE).read_reading()  # type: ignore[misc]
+    assert low <= balance + 0.01 and high >= balance - 0.01
+    assert high - low < 10  # at most the last close or two are in doubt
 
 
 def test_with_rest_down_a_price_swinging_around_the_buffer_does_not_restart_the_wait() -> None:

@@ -9,12 +9,12 @@ a warning told uses up the farther ones for the day.
 
 After a fill, the balance the app holds comes from pushes that may belong to another fill or be
 lost (two closes a moment apart, a position push that never came). So equity is also read a
-second way, from the last balance read over REST plus every close seen since
-(:meth:`core.modules.mirror.AccountMirror.read_reading`). When the two agree, the guard acts at
-once; when they disagree about the buffer, it asks for the account over REST (the whole of it:
-positions too) and acts on the read, sent once every close known has surely been booked. If
-no read settles it within ``READ_WAIT`` of then (REST down), it acts on the reading that says
-the buffer is reached: a guard that never acts is worse.
+second way, from the last balance read over REST plus what came since
+(:mod:`core.modules.since_read`; a range while the read may or may not hold a close). When the
+two agree, the guard acts at once; when they disagree about the buffer, it asks for the account
+over REST (the whole of it: positions too) and judges again with the read. If no read settles
+it within ``READ_WAIT`` and a close's moment (REST down), it acts on the reading that says the
+buffer is reached: a guard that never acts is worse.
 """
 
 from __future__ import annotations
@@ -79,21 +79,23 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
         if account.balance_confirmed():
             self._stop_waiting(account)
         else:
-            # Pushes since the last read: the other reading (the read's balance and every close
-            # since) must agree before anything is done; else the balance is read again.
-            read_balance = account.read_reading()
-            read_at_buffer = (read_balance is not None
-                              and read_balance + open_pnl - floor.value <= buffer + EPSILON)
-            agree = read_balance is not None and read_at_buffer == at_buffer
-            if not agree and (at_buffer or read_at_buffer):
+            # Pushes since the last read: the other reading (the read's balance and what came
+            # since, a range while the read may or may not hold a close) must agree before
+            # anything is done; else the account is read again.
+            read = account.read_reading()
+            read_low = None if read is None else read[0] + open_pnl - floor.value
+            read_high = None if read is None else read[1] + open_pnl - floor.value
+            if at_buffer:
+                agree = read_high is not None and read_high <= buffer + EPSILON
+            else:
+                agree = read_low is None or read_low > buffer + EPSILON
+            if not agree:
                 account.balance_check_calm_since = None
                 if self._wait_for_read(ctx):
                     return []
                 unread = " (the balance could not be read again after the last fill)"
-                if read_at_buffer and not at_buffer:
-                    assert read_balance is not None
-                    distance = read_balance + open_pnl - floor.value
-                    balance, at_buffer = read_balance, True
+                if not at_buffer and read is not None and read_low is not None:
+                    balance, distance, at_buffer = read[0], read_low, True
             elif at_buffer or account.balance_check_asked_at is None:
                 self._stop_waiting(account)
             else:
@@ -123,8 +125,8 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
         return [self.breach(ctx, reason, self.flatten(ctx, reason), lock=lock)]
 
     def _wait_for_read(self, ctx: RuleContext) -> bool:
-        """True while a read that settles the readings may still come: asked for (every
-        second) once a read would surely hold every close known, for READ_WAIT past that."""
+        """True while a read that settles the readings may still come (asked for every
+        second; a close may leave the first one unsure, so the wait allows for a second)."""
         account, now, ask = ctx.account, ctx.now, ctx.ask_reread
         if ask is None:
             return False  # nothing can read (a snapshot): the readings are all there is
@@ -133,9 +135,6 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
             asked = account.balance_check_asked_at = now
         if now - asked >= READ_WAIT + BALANCE_SETTLES:
             return False
-        settled = account.unbooked.settled_by()
-        if settled is not None and now < settled:
-            return True  # a read sent now might or might not hold the last close
         last = self._last_ask.get(account.account_id)
         if last is None or now - last >= ASK_EVERY or now < last:
             self._last_ask[account.account_id] = now
