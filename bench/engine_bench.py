@@ -189,8 +189,10 @@ def latency(scenario: str, breaches: int) -> dict[str, float]:
         engine.handle(QuoteEvent(contract_id, price))  # every other position at its entry
         for other in CONTRACTS:
             engine.handle(QuoteEvent(other, CONTRACTS[other]))
-        engine.handle(AccountEvent(account_id, balance=145_800.0))
-        clock.advance(3)  # the balance change has settled (no position update was due)
+        # The balance as read over REST (a pushed drop that no fill explains is read again
+        # before the guard acts on it).
+        engine.handle(AccountEvent(account_id, balance=145_800.0, read_at=clock.now()))
+        clock.advance(3)
         port.clear()
 
         def unlock() -> None:  # not measured: lets every quote breach afresh

@@ -220,8 +220,8 @@ class PositionsMirror:
             self._take_read(mirror, event.balance, read_at, now or read_at)
         elif event.balance is not None:
             mirror.balance_pushed_at = now
-            if mirror.since_read.balance is None and now is not None and not mirror.positions:
-                # Nothing read yet and flat: the first balance known starts the second reading.
+            if mirror.since_read.balance is None and now is not None:
+                # Nothing read yet: the first balance known starts the second reading.
                 mirror.since_read.start_from(event.balance, now)
             elif event.balance != mirror.balance:
                 mirror.balance_push_changed_at = now
