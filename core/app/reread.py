@@ -94,6 +94,7 @@ class AccountRereader:
     async def _serve_requests(self) -> None:
         loop = asyncio.get_running_loop()
         await asyncio.sleep(self.debounce)
+        failures = 0  # in a row: the pause grows, so a REST outage is not hammered
         while self._requested:
             if self.running:  # the re-read after a (re)connect covers every account
                 await asyncio.sleep(self.debounce)
@@ -114,8 +115,10 @@ class AccountRereader:
                 log.warning("re-reading %s over REST failed (%s): trying again", accounts, exc)
                 for account_id in accounts:
                     self._requested.setdefault(account_id, "a re-read that failed")
-                await asyncio.sleep(self.backoff[0])
+                await asyncio.sleep(self.backoff[min(failures, len(self.backoff) - 1)])
+                failures += 1
                 continue
+            failures = 0
             for account_id in accounts:
                 try:
                     await reconcile_account(rest, engine, account_id, listed)

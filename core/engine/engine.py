@@ -321,6 +321,8 @@ class Engine:
                 self.open_pnl_book,
             )
             ctx.ask_reread = partial(self._ask_reread, account_id)
+            mirror = self.mirror
+            ctx.rest_answered_at = lambda: mirror.rest_answered_at
             self._contexts[account_id] = ctx
         else:
             ctx.now = now

@@ -194,6 +194,8 @@ class PositionsMirror:
     def __init__(self, store: MirrorStore | None = None) -> None:
         self._store = store
         self.accounts: dict[int, AccountMirror] = {}
+        # When a balance read of any account last came back: REST is answering.
+        self.rest_answered_at: datetime | None = None
         # contract → accounts holding it: a quote touches only those accounts.
         self._holders: dict[str, set[int]] = {}
 
@@ -217,12 +219,13 @@ class PositionsMirror:
             mirror.name = event.name
         read_at = event.read_at
         if event.balance is not None and read_at is not None:
+            self.rest_answered_at = now or read_at
             self._take_read(mirror, event.balance, read_at, now or read_at)
         elif event.balance is not None:
             mirror.balance_pushed_at = now
             if mirror.since_read.balance is None and now is not None:
                 # Nothing read yet: the first balance known starts the second reading.
-                mirror.since_read.start_from(event.balance, now)
+                mirror.since_read.start_from(event.balance, now, bool(mirror.positions))
             elif event.balance != mirror.balance:
                 mirror.balance_push_changed_at = now
             self._set_balance(mirror, event.balance, now)
@@ -244,6 +247,7 @@ class PositionsMirror:
             return  # a push came after it was sent: the push's balance is the newer one
         PositionsMirror._set_balance(mirror, balance, now, pushed=False)
         mirror.unbooked.booked_by_read(read_at)
+        mirror.unbooked.maybe_in_read(read_at)
 
     @staticmethod
     def _set_balance(

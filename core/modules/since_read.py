@@ -30,6 +30,9 @@ class SinceRead:
     answered_at: datetime | None = None  # when it was taken
     closes: list[_Since] = field(default_factory=list)
     opening_fees: float = 0.0  # fees of opening fills since the read (closes carry their own)
+    # Started from a pushed balance with positions open: a saved position may be stale, so
+    # this is never the balance for sure until a real read.
+    provisional: bool = False
 
     def close_seen(self, close: UnbookedClose, now: datetime) -> None:
         if self.balance is None:
@@ -48,21 +51,26 @@ class SinceRead:
         self.closes = [_Since(s.close, True) for s in self.closes
                        if s.close.booked_by > read_at]
         self.opening_fees = 0.0
+        self.provisional = False
 
-    def start_from(self, balance: float, now: datetime) -> None:
+    def start_from(self, balance: float, now: datetime, provisional: bool) -> None:
         """No read yet and nothing since: the first balance known is where this reading starts."""
         self.balance, self.read_at, self.answered_at = balance, now, now
-        self.closes, self.opening_fees = [], 0.0
+        self.closes, self.opening_fees, self.provisional = [], 0.0, provisional
+
+    def surely_booked_at(self) -> datetime | None:
+        """From when a read surely holds every close since the last one (None: no close)."""
+        return max((s.close.booked_by for s in self.closes), default=None)
 
     @property
     def settled(self) -> bool:
         """Nothing since the read: it is the balance, exactly."""
-        return not self.closes and not self.opening_fees
+        return not self.closes and not self.opening_fees and not self.provisional
 
     def reading(self) -> tuple[float, float] | None:
         """The lowest and highest balance the read and what came since allow (a close the read
         may hold counts its P&L or not); None with no read or a close without a price."""
-        if self.balance is None:
+        if self.balance is None or self.provisional:
             return None
         low = high = self.balance - self.opening_fees
         for since in self.closes:

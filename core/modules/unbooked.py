@@ -112,6 +112,13 @@ class UnbookedCloses:
             self.early_trades = [t for t in self.early_trades
                                  if t.seen_at + BALANCE_SETTLES > read_at]
 
+    def maybe_in_read(self, read_at: datetime) -> None:
+        """A balance read sent at ``read_at`` may hold the closes seen up to a moment after it:
+        like a pushed balance, it counts them the higher way only."""
+        for close in self.closes:
+            if close.seen_at < read_at + BALANCE_SETTLES:
+                close.in_balance = True
+
     def adjustment(self, now: datetime) -> float | None:
         """What to add to the balance for the closes it may not show; None while a close in
         its window has no price at all (no reading can be sure)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from core.domain.events import AccountEvent
+from core.domain.events import AccountEvent, PositionEvent
 from core.engine.notices import RereadNeeded
 from core.engine.rules.ladder import ladder_steps
 from core.engine.rules.r014_max_loss_guard import READ_WAIT
@@ -307,6 +307,53 @@ def test_an_active_trader_s_reads_are_taken_and_keep_the_second_reading_true() -
     low, high = engine.mirror.account(COMBINE).read_reading()  # type: ignore[misc]
     assert low <= balance + 0.01 and high >= balance - 0.01
     assert high - low < 10  # at most the last close or two are in doubt
+
+
+def test_closes_a_read_may_hold_wait_for_rest_while_it_answers_other_accounts() -> None:
+    # A read is sent; both positions close just after (−400, +300: true equity 48,500, every
+    # push arrives). The read may hold both, one or none: its reading runs from 48,200 (inside
+    # the buffer) to 48,900, and the pushes say 48,500. REST answers, but reads other copied
+    # accounts first: the guard keeps waiting past its REST-down wait, and the read settles it.
+    engine, clock, port = two_positions(48_600.0, 19_800.0, 5_060.0)
+    sent = clock.now()
+    clock.advance(0.1)
+    for pushed in close_pushes(MNQ, -400.0, 48_200.0, clock.now()).values():
+        engine.handle(pushed)
+    for pushed in close_pushes(MES, 300.0, 48_500.0, clock.now()).values():
+        engine.handle(pushed)
+    clock.advance(0.2)
+    engine.handle(balance_read(48_600.0, sent))  # answered before the gateway booked either
+    other = COMBINE + 1
+    engine.handle(AccountEvent(other, name="50KTC-V2-645601-13370099", balance=50_000.0,
+                               can_trade=True))
+    for _ in range(int((READ_WAIT + BALANCE_SETTLES).total_seconds()) + 2):
+        clock.advance(1)
+        engine.tick()
+        engine.handle(AccountEvent(other, balance=50_000.0, read_at=clock.now()))  # REST works
+    assert rule_014(port) == []
+    engine.handle(balance_read(48_500.0, clock.now()))
+    clock.advance(1)
+    engine.tick()
+    assert rule_014(port) == [] and engine.mirror.account(COMBINE).balance_confirmed()
+
+
+def test_a_stale_saved_position_and_a_pushed_first_balance_wait_for_the_start_up_read() -> None:
+    # Restored from the state file: MNQ long, −400 at the last price. Its stop filled while the
+    # app was off (the balance, 48,400, holds the loss). A first balance push (a new fill's fee)
+    # comes before the start-up read: counted with the stale position, $0 of room.
+    engine, clock, port = make_engine(guard_config())
+    engine.handle(AccountEvent(COMBINE, name=NAME, can_trade=True))
+    engine.handle(position(MNQ, 1, 20_000.0, account_id=COMBINE))
+    engine.handle(quote(MNQ, last=19_800.0))
+    clock.advance(1)
+    engine.handle(AccountEvent(COMBINE, balance=48_399.63))
+    clock.advance(1)
+    engine.tick()
+    assert rule_014(port) == []
+    answered = clock.now()  # the start-up reconcile: MNQ is gone, then the balance
+    engine.handle(PositionEvent(1, COMBINE, MNQ, 0, 0, 20_000.0, read_at=answered))
+    engine.handle(balance_read(48_399.63, answered))
+    assert rule_014_after(engine, clock, 6) == []
 
 
 def test_with_rest_down_a_price_swinging_around_the_buffer_does_not_restart_the_wait() -> None:

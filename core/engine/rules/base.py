@@ -75,6 +75,7 @@ class RuleContext:
         "plans",
         "open_book",
         "ask_reread",
+        "rest_answered_at",
     )
 
     def __init__(
@@ -105,6 +106,8 @@ class RuleContext:
         # Asks for the account to be read again over REST (the engine sets it; None: nothing
         # can read, as in a snapshot).
         self.ask_reread: Callable[[str], None] | None = None
+        # When a balance read of any account last came back (REST is answering).
+        self.rest_answered_at: Callable[[], datetime | None] = lambda: None
 
     @property
     def account_id(self) -> int:

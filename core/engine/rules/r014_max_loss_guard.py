@@ -38,6 +38,9 @@ from core.modules.unbooked import BALANCE_SETTLES
 
 # How long the guard waits for a balance read it asked for before acting without one.
 READ_WAIT = timedelta(seconds=5)
+# While REST answers (any account's read came back since the ask) but the readings still
+# disagree (a close in doubt, several accounts read one after another), it waits this long.
+ANSWERED_WAIT = timedelta(seconds=20)
 # And how often it asks again meanwhile (the re-reader serves requests that arrive together once).
 ASK_EVERY = timedelta(seconds=1)
 
@@ -133,8 +136,13 @@ class MaxLossGuardRule(Rule[MaxLossGuard]):
         asked = account.balance_check_asked_at
         if asked is None:
             asked = account.balance_check_asked_at = now
-        if now - asked >= READ_WAIT + BALANCE_SETTLES:
+        answered = ctx.rest_answered_at()  # any account's: the re-reader serves them in turn
+        rest_answers = answered is not None and answered > asked
+        if now - asked >= (ANSWERED_WAIT if rest_answers else READ_WAIT + BALANCE_SETTLES):
             return False
+        booked = account.since_read.surely_booked_at()
+        if booked is not None and now < booked and now - asked < BALANCE_SETTLES:
+            return True  # a read sent now could not say whether it holds the last close
         last = self._last_ask.get(account.account_id)
         if last is None or now - last >= ASK_EVERY or now < last:
             self._last_ask[account.account_id] = now
