@@ -20,10 +20,10 @@ from pytestqt.qtbot import QtBot
 from core.app.secret_store import AppSecretStore, default_secrets_file
 from core.sim.server import SimulatedGateway
 from tests.alerts.support import DISCORD_ID, DISCORD_TOKEN, AlertServer
-from tests.gui.tray_support import Folders, Tray, app_logging, demo_login
-from tests.integration.support import ACCT, MNQ, Trader, make_sim, until
+from tests.gui.tray_support import Folders, Tray, app_logging, demo_login, sim
+from tests.integration.support import ACCT, MNQ, Trader, until
 
-__all__ = ["demo_login"]
+__all__ = ["demo_login", "sim"]  # fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("demo_login")]
 
@@ -41,14 +41,6 @@ def no_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
             yield
     finally:
         keyring.set_keyring(previous)
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimulatedGateway]:
-    gateway = make_sim()
-    await gateway.start()
-    yield gateway
-    await gateway.stop()
 
 
 @pytest.fixture

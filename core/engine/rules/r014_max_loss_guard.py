@@ -12,9 +12,10 @@ lost (two closes a moment apart, a position push that never came). So equity is 
 second way, from the last balance read over REST plus what came since
 (:mod:`core.modules.since_read`; a range while the read may or may not hold a close). When the
 two agree, the guard acts at once; when they disagree about the buffer, it asks for the account
-over REST (the whole of it: positions too) and judges again with the read. If no read settles
-it within ``READ_WAIT`` and a close's moment (REST down), it acts on the reading that says the
-buffer is reached: a guard that never acts is worse.
+over REST (the whole of it: positions too) and judges again with the read. While REST answers
+(any account's read comes back) it waits up to ``ANSWERED_WAIT``; with REST silent, after
+``READ_WAIT`` and a close's moment it acts on the reading that says the buffer is reached: a
+guard that never acts is worse.
 """
 
 from __future__ import annotations
